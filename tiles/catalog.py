@@ -1,0 +1,143 @@
+"""The scenes catalog: dated, registered COGs and the sites they cover, in the SQLite data file."""
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from tiles.errors import NoSceneAtTime, SceneNotFound
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scenes (
+    id          TEXT PRIMARY KEY,
+    datetime    TEXT NOT NULL,     -- ISO 8601 with the offset it was given in
+    epoch       REAL NOT NULL,     -- the same instant as UTC seconds, for ordering
+    record      TEXT NOT NULL      -- the whole Scene as JSON
+);
+CREATE TABLE IF NOT EXISTS scene_sites (
+    scene_id    TEXT NOT NULL REFERENCES scenes(id) ON DELETE CASCADE,
+    site_id     TEXT NOT NULL,
+    PRIMARY KEY (site_id, scene_id)
+);
+CREATE INDEX IF NOT EXISTS scenes_epoch ON scenes(epoch);
+"""
+
+
+class Scene(BaseModel):
+    """One dated image of one or more sites, as registered in the catalog."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,127}$")
+    sites: list[str]
+    datetime: AwareDatetime
+    gsd: float = Field(gt=0, description="Ground sample distance in metres.")
+    crs: str
+    bounds: tuple[float, float, float, float] = Field(description="In the scene's own CRS.")
+    geographic_bounds: tuple[float, float, float, float] = Field(description="WGS84 lon/lat.")
+    width: int
+    height: int
+    path: str = Field(description="COG path, relative to the data dir when inside it.")
+    synthetic: bool = False
+    provider: str
+    licence: str
+    description: str = ""
+    version: str = Field(description="Content hash of the COG; changes when the file does.")
+    registered_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class Catalog:
+    """Scenes in SQLite; one short connection per call, so threads and workers can share the file."""
+
+    def __init__(self, database: Path, data_dir: Path) -> None:
+        self.database = Path(database)
+        self.data_dir = Path(data_dir)
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.database, timeout=30)
+        db.execute("PRAGMA foreign_keys=ON")
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def resolve(self, scene: Scene) -> Path:
+        """Absolute path of a scene's COG."""
+        path = Path(scene.path)
+        return path if path.is_absolute() else self.data_dir / path
+
+    def add(self, scene: Scene) -> Scene:
+        """Register a scene, replacing one with the same id, in one transaction."""
+        with self._connect() as db:
+            db.execute("DELETE FROM scenes WHERE id = ?", (scene.id,))
+            db.execute(
+                "INSERT INTO scenes (id, datetime, epoch, record) VALUES (?, ?, ?, ?)",
+                (
+                    scene.id,
+                    scene.datetime.isoformat(),
+                    scene.datetime.timestamp(),
+                    scene.model_dump_json(),
+                ),
+            )
+            db.executemany(
+                "INSERT INTO scene_sites (scene_id, site_id) VALUES (?, ?)",
+                [(scene.id, site) for site in scene.sites],
+            )
+        return scene
+
+    def remove(self, scene_id: str) -> None:
+        """Forget a scene (its file is left to the caller)."""
+        with self._connect() as db:
+            if db.execute("DELETE FROM scenes WHERE id = ?", (scene_id,)).rowcount == 0:
+                raise SceneNotFound(scene_id)
+
+    def get(self, scene_id: str) -> Scene:
+        """The scene with that id, or SceneNotFound."""
+        with self._connect() as db:
+            row = db.execute("SELECT record FROM scenes WHERE id = ?", (scene_id,)).fetchone()
+        if row is None:
+            raise SceneNotFound(scene_id)
+        return Scene.model_validate_json(row[0])
+
+    def list(self, site: str | None = None) -> list[Scene]:
+        """Scenes in time order, optionally only those covering a site."""
+        with self._connect() as db:
+            if site is None:
+                rows = db.execute("SELECT record FROM scenes ORDER BY epoch, id").fetchall()
+            else:
+                rows = db.execute(
+                    "SELECT s.record FROM scenes s JOIN scene_sites ss ON ss.scene_id = s.id "
+                    "WHERE ss.site_id = ? ORDER BY s.epoch, s.id",
+                    (site,),
+                ).fetchall()
+        return [Scene.model_validate_json(r[0]) for r in rows]
+
+    def at(self, site: str, when: datetime | None = None) -> Scene:
+        """The scene of a site that was current at ``when``: the latest at or before it."""
+        query = (
+            "SELECT s.record FROM scenes s JOIN scene_sites ss ON ss.scene_id = s.id "
+            "WHERE ss.site_id = ? AND s.epoch <= ? ORDER BY s.epoch DESC, s.id DESC LIMIT 1"
+        )
+        limit = when.timestamp() if when is not None else float("inf")
+        with self._connect() as db:
+            row = db.execute(query, (site, limit)).fetchone()
+            if row is None:
+                first = db.execute(
+                    "SELECT s.datetime FROM scenes s JOIN scene_sites ss ON ss.scene_id = s.id "
+                    "WHERE ss.site_id = ? ORDER BY s.epoch LIMIT 1",
+                    (site,),
+                ).fetchone()
+        if row is None:
+            raise NoSceneAtTime(
+                site,
+                when or datetime.now(UTC),
+                datetime.fromisoformat(first[0]) if first else None,
+            )
+        return Scene.model_validate_json(row[0])

@@ -1,0 +1,89 @@
+"""FastAPI dependencies that turn a request into a registered COG: by scene id, or by site and time."""
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from tiles.catalog import Catalog, Scene
+from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
+from tiles.sites import Site
+
+# What WMTS clients send for "no time chosen": QGIS 3.22 leaves the {Time} placeholder unfilled.
+LATEST = {"", "latest", "current", "now", "{time}"}
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """An instant from ISO 8601; a bare date means the end of that day (UTC); None means latest."""
+    if value is None or value.strip().lower() in LATEST:
+        return None
+    text = value.strip()
+    # An unencoded '+' in a query string arrives as a space: "2022-11-04T10:24:00 09:00".
+    if "T" in text and " " in text:
+        text = text.replace(" ", "+")
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime.combine(day, time.max, tzinfo=UTC)
+        when = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError as err:
+        raise InvalidDatetime(value) from err
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def get_catalog(request: Request) -> Catalog:
+    """The catalog the app opened in its lifespan."""
+    return request.app.state.catalog  # type: ignore[no-any-return]
+
+
+def get_sites(request: Request) -> dict[str, Site]:
+    """The sites the app loaded from the sites file."""
+    return request.app.state.sites  # type: ignore[no-any-return]
+
+
+def refuse_url(request: Request) -> None:
+    """Tumen reads only registered scenes: a ``url=`` parameter is refused, never opened."""
+    if "url" in request.query_params:
+        raise BadRequestParameter(
+            "the 'url' parameter is not accepted: tumen serves registered scenes only "
+            "(use /scenes/{scene_id}/... or /sites/{site_id}/...)"
+        )
+
+
+def _scene_file(request: Request, scene: Scene) -> str:
+    path = get_catalog(request).resolve(scene)
+    if not path.is_file():
+        raise SceneUnavailable(scene.id, "its COG is missing on disk")
+    request.state.scene = scene
+    return str(path)
+
+
+def scene_path(
+    request: Request,
+    scene_id: Annotated[str, Path(description="A scene id from /scenes.")],
+) -> str:
+    """Path of the registered COG of ``scene_id``."""
+    return _scene_file(request, get_catalog(request).get(scene_id))
+
+
+def site_scene(
+    request: Request,
+    site_id: Annotated[str, Path(description="bridge, khasan, tumangang or rajin.")],
+    datetime: Annotated[
+        str | None,
+        Query(
+            description="ISO 8601 instant (or a date); the scene current then is used. "
+            "Omitted or 'latest': the newest scene."
+        ),
+    ] = None,
+) -> Scene:
+    """The scene of a site that was current at ``datetime`` (the latest at or before it)."""
+    sites = get_sites(request)
+    if site_id not in sites:
+        raise SiteNotFound(site_id, list(sites))
+    return get_catalog(request).at(site_id, parse_datetime(datetime))
+
+
+def site_scene_path(request: Request, scene: Annotated[Scene, Depends(site_scene)]) -> str:
+    """Path of the COG of the site's scene at ``datetime``."""
+    return _scene_file(request, scene)

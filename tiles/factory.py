@@ -1,0 +1,132 @@
+"""TiTiler's TilerFactory, made to name datasets by scene or by site+time and to credit the provider."""
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import rasterio
+from attrs import define
+from fastapi import Depends, Path, Query, Request
+from fastapi.responses import Response
+from titiler.core.factory import TilerFactory
+from titiler.core.models.mapbox import TileJSON
+from titiler.core.resources.enums import ImageType
+
+from tiles.catalog import Scene
+from tiles.reader import SceneReader
+from tiles.stac import attribution
+from tiles.wmts import WmtsLayer, render_capabilities
+
+
+def _scene_of(request: Request) -> Scene:
+    return request.state.scene  # type: ignore[no-any-return]
+
+
+@define(kw_only=True)
+class ImageryFactory(TilerFactory):
+    """One family of imagery routes; ``path_dependency`` decides how a request names its scene."""
+
+    reader: type[SceneReader] = SceneReader
+    add_viewer: bool = False
+
+    def register_routes(self) -> None:
+        """TiTiler's routes, plus a WMTS document for the dataset."""
+        super().register_routes()
+        self.wmts()
+
+    def tilejson(self) -> None:
+        """TileJSON whose attribution names the scene's provider and says 'synthetic' where it is."""
+
+        @self.router.get(
+            "/{tileMatrixSetId}/tilejson.json",
+            response_model=TileJSON,
+            response_model_exclude_none=True,
+            operation_id=f"{self.operation_prefix}getTileJSON",
+        )
+        def tilejson(
+            request: Request,
+            tileMatrixSetId: Annotated[
+                str,
+                Path(pattern=f"^({'|'.join(self.supported_tms.list())})$"),
+            ],
+            tile_format: Annotated[ImageType | None, Query()] = None,
+            tilesize: Annotated[int | None, Query(gt=0)] = None,
+            src_path: str = Depends(self.path_dependency),
+        ) -> dict[str, Any]:
+            scene = _scene_of(request)
+            params: dict[str, Any] = {"z": "{z}", "x": "{x}", "y": "{y}"}
+            params["tileMatrixSetId"] = tileMatrixSetId
+            if tile_format:
+                params["format"] = tile_format.value
+            url = self.url_for(request, "tile", **params)
+            keep = [
+                (k, v)
+                for k, v in request.query_params.multi_items()
+                if k not in {"tile_format", "tileMatrixSetId"}
+            ]
+            if keep:
+                url += "?" + urlencode(keep)
+            tms = self.supported_tms.get(tileMatrixSetId)
+            with rasterio.Env(), self.reader(src_path, tms=tms) as src:
+                bounds = src.get_geographic_bounds(tms.rasterio_geographic_crs)
+                minzoom, maxzoom = src.minzoom, src.maxzoom
+            return {
+                "tilejson": "3.0.0",
+                "name": scene.id,
+                "description": scene.description,
+                "bounds": bounds,
+                "minzoom": minzoom,
+                "maxzoom": maxzoom,
+                "tiles": [url],
+                "attribution": attribution(scene),
+            }
+
+    def wmts(self) -> None:
+        """A one-layer WMTS capabilities document for the dataset."""
+
+        @self.router.get(
+            "/{tileMatrixSetId}/WMTSCapabilities.xml",
+            response_class=Response,
+            responses={200: {"content": {"application/xml": {}}}},
+            operation_id=f"{self.operation_prefix}getWMTS",
+        )
+        def wmts(
+            request: Request,
+            tileMatrixSetId: Annotated[
+                str,
+                Path(pattern=f"^({'|'.join(self.supported_tms.list())})$"),
+            ],
+            src_path: str = Depends(self.path_dependency),
+        ) -> Response:
+            scene = _scene_of(request)
+            tms = self.supported_tms.get(tileMatrixSetId)
+            with rasterio.Env(), self.reader(src_path, tms=tms) as src:
+                bounds = src.get_geographic_bounds(tms.rasterio_geographic_crs)
+                minzoom, maxzoom = src.minzoom, src.maxzoom
+            template = self.url_for(
+                request,
+                "tile",
+                tileMatrixSetId=tileMatrixSetId,
+                z="{TileMatrix}",
+                x="{TileCol}",
+                y="{TileRow}",
+                format="{fmt}",
+            )
+            if request.query_params:
+                template += "?" + urlencode(list(request.query_params.multi_items()))
+            layer = WmtsLayer(
+                identifier=scene.id,
+                title=scene.id,
+                abstract=f"{scene.description} {attribution(scene)}",
+                bbox=bounds,
+                template=template,
+                minzoom=max(0, minzoom - 6),
+                maxzoom=maxzoom + 2,
+            )
+            xml = render_capabilities(
+                layers=[layer],
+                tms=tms,
+                self_url=str(request.url),
+                title=f"tumen scene {scene.id}",
+                abstract=attribution(scene),
+            )
+            return Response(xml, media_type="application/xml")

@@ -1,0 +1,171 @@
+"""Turn a raster file into a registered scene: COG with rio-cogeo, metadata read back, catalog entry."""
+
+import hashlib
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+import rasterio
+from rasterio.errors import RasterioIOError
+from rasterio.warp import transform_bounds
+from rio_cogeo.cogeo import cog_translate
+from rio_cogeo.profiles import cog_profiles
+
+from tiles.catalog import Catalog, Scene
+from tiles.errors import IngestError
+from tiles.sites import Site, covered_sites
+
+
+def file_version(path: Path) -> str:
+    """Content hash of a COG; it becomes the scene's version (and later its tiles' ETags)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def check_readable(src: Path) -> None:
+    """Refuse what cannot be a scene before anything is written."""
+    try:
+        with rasterio.open(src) as ds:
+            if ds.crs is None:
+                raise IngestError(
+                    f"{src}: the file has no CRS; georeference it first (e.g. gdal_edit.py -a_srs)"
+                )
+            if ds.count == 0:
+                raise IngestError(f"{src}: the file has no bands")
+    except RasterioIOError as err:
+        raise IngestError(f"{src}: not a raster GDAL can read ({err})") from err
+
+
+def to_cog(
+    src: Path | rasterio.io.DatasetReader,
+    dst: Path,
+    *,
+    profile: str = "deflate",
+    quiet: bool = False,
+    progress_out: TextIO = sys.stderr,
+) -> None:
+    """Write ``src`` as a COG at ``dst`` (through a temporary file, so ``dst`` is whole or absent)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    cog = cog_profiles.get(profile)
+    try:
+        cog_translate(
+            src,
+            str(tmp),
+            cog,
+            in_memory=False,
+            quiet=quiet,
+            progress_out=progress_out,
+            add_mask=False,
+            use_cog_driver=False,
+            config={"GDAL_NUM_THREADS": "ALL_CPUS", "GDAL_TIFF_INTERNAL_MASK": True},
+        )
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def describe_cog(
+    path: Path,
+    *,
+    scene_id: str,
+    when: datetime,
+    sites: dict[str, Site],
+    provider: str,
+    licence: str,
+    description: str,
+    synthetic: bool,
+    data_dir: Path,
+    site: str | None = None,
+) -> Scene:
+    """Read a COG's metadata into a Scene; the sites are those its footprint covers."""
+    with rasterio.open(path) as ds:
+        crs = ds.crs
+        geo = transform_bounds(crs, "EPSG:4326", *ds.bounds, densify_pts=21)
+        gsd = abs(ds.transform.a) if crs.is_projected else abs(ds.transform.a) * 111_320
+        crs_text = crs.to_string() if crs.to_epsg() is None else f"EPSG:{crs.to_epsg()}"
+        bounds = tuple(ds.bounds)
+        width, height = ds.width, ds.height
+    covered = covered_sites(geo, sites)
+    if site is not None:
+        if site not in sites:
+            raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
+        if site not in covered:
+            covered.insert(0, site)
+    if not covered:
+        raise IngestError(
+            f"{path.name}: its footprint {tuple(round(v, 5) for v in geo)} covers no site; pass --site"
+        )
+    try:
+        relative = str(path.resolve().relative_to(data_dir.resolve()))
+    except ValueError:
+        relative = str(path.resolve())
+    return Scene(
+        id=scene_id,
+        sites=covered,
+        datetime=when,
+        gsd=round(gsd, 4),
+        crs=crs_text,
+        bounds=bounds,  # type: ignore[arg-type]
+        geographic_bounds=geo,
+        width=width,
+        height=height,
+        path=relative,
+        synthetic=synthetic,
+        provider=provider,
+        licence=licence,
+        description=description,
+        version=file_version(path),
+    )
+
+
+def ingest_file(
+    src: Path,
+    *,
+    catalog: Catalog,
+    sites: dict[str, Site],
+    scenes_dir: Path,
+    scene_id: str,
+    when: datetime,
+    provider: str,
+    licence: str = "unknown",
+    description: str = "",
+    site: str | None = None,
+    quiet: bool = False,
+) -> Scene:
+    """Convert any GDAL-readable GeoTIFF to a COG and register it; on error nothing is left behind."""
+    if when.tzinfo is None:
+        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
+    if site is not None and site not in sites:
+        raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
+    check_readable(src)
+    dst = scenes_dir / f"{scene_id}.tif"
+    existed = dst.exists()
+    staged = dst.with_name(f".{dst.name}.new")
+    try:
+        to_cog(src, staged, quiet=quiet)
+        scene = describe_cog(
+            staged,
+            scene_id=scene_id,
+            when=when,
+            sites=sites,
+            provider=provider,
+            licence=licence,
+            description=description,
+            synthetic=False,
+            data_dir=catalog.data_dir,
+            site=site,
+        )
+        staged.replace(dst)
+        scene = scene.model_copy(update={"path": scene.path.replace(staged.name, dst.name)})
+        catalog.add(scene)
+    except Exception:
+        staged.unlink(missing_ok=True)
+        if not existed:
+            dst.unlink(missing_ok=True)
+        raise
+    return scene

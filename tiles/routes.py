@@ -1,0 +1,165 @@
+"""Catalog routes: scenes as STAC, site calendars, the time-aware WMTS, and the tile route families."""
+
+from typing import Annotated, Any
+
+import morecantile
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from tiles.catalog import Catalog
+from tiles.dependencies import (
+    get_catalog,
+    get_sites,
+    refuse_url,
+    scene_path,
+    site_scene_path,
+)
+from tiles.errors import SiteNotFound
+from tiles.factory import ImageryFactory
+from tiles.sites import Site
+from tiles.stac import attribution, scene_item
+from tiles.wmts import WmtsLayer, render_capabilities, wmts_time
+
+GEOJSON = "application/geo+json"
+WEB_MERCATOR = "WebMercatorQuad"
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def _known_site(site_id: str, sites: dict[str, Site]) -> Site:
+    if site_id not in sites:
+        raise SiteNotFound(site_id, list(sites))
+    return sites[site_id]
+
+
+def catalog_router() -> APIRouter:
+    """Routes that describe the catalog: /scenes, /sites, calendars and the site WMTS."""
+    router = APIRouter(dependencies=[Depends(refuse_url)])
+
+    @router.get("/scenes", tags=["Scenes"], response_class=JSONResponse)
+    def list_scenes(
+        request: Request,
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+        sites: Annotated[dict[str, Site], Depends(get_sites)],
+        site: Annotated[str | None, Query(description="Only scenes covering this site.")] = None,
+    ) -> Response:
+        """Every scene as a STAC ItemCollection, in time order."""
+        if site is not None:
+            _known_site(site, sites)
+        items = [scene_item(s, _base(request)).to_dict() for s in catalog.list(site)]
+        body = {
+            "type": "FeatureCollection",
+            "features": items,
+            "numberReturned": len(items),
+            "links": [{"rel": "self", "href": str(request.url), "type": GEOJSON}],
+        }
+        return JSONResponse(body, media_type=GEOJSON)
+
+    @router.get("/scenes/{scene_id}", tags=["Scenes"], response_class=JSONResponse)
+    def get_scene(
+        request: Request,
+        scene_id: Annotated[str, Path()],
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+    ) -> Response:
+        """A scene as a STAC Item."""
+        item = scene_item(catalog.get(scene_id), _base(request))
+        return JSONResponse(item.to_dict(), media_type=GEOJSON)
+
+    @router.get("/sites", tags=["Sites"])
+    def list_sites(
+        sites: Annotated[dict[str, Site], Depends(get_sites)],
+    ) -> dict[str, Any]:
+        """The watched sites with their names and bboxes."""
+        return {"sites": [s.model_dump() for s in sites.values()]}
+
+    @router.get("/sites/{site_id}/calendar", tags=["Sites"])
+    def calendar(
+        site_id: Annotated[str, Path()],
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+        sites: Annotated[dict[str, Site], Depends(get_sites)],
+    ) -> dict[str, Any]:
+        """The dates (and exact times) of a site's scenes, oldest first."""
+        site = _known_site(site_id, sites)
+        scenes = catalog.list(site_id)
+        return {
+            "site": site.id,
+            "name": site.name,
+            "scenes": [
+                {
+                    "id": s.id,
+                    "datetime": s.datetime.isoformat(),
+                    "date": s.datetime.date().isoformat(),
+                    "time": wmts_time(s.datetime),
+                    "synthetic": s.synthetic,
+                    "gsd": s.gsd,
+                    "provider": s.provider,
+                    "attribution": attribution(s),
+                    "description": s.description,
+                }
+                for s in scenes
+            ],
+            "dates": sorted({s.datetime.date().isoformat() for s in scenes}),
+        }
+
+    @router.get(
+        "/wmts/WMTSCapabilities.xml",
+        tags=["WMTS"],
+        response_class=Response,
+        responses={200: {"content": {"application/xml": {}}}},
+    )
+    def wmts(
+        request: Request,
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+        sites: Annotated[dict[str, Site], Depends(get_sites)],
+    ) -> Response:
+        """One layer per site, with a TIME dimension listing that site's scene times."""
+        tms = morecantile.tms.get(WEB_MERCATOR)
+        base = _base(request)
+        layers = []
+        for site in sites.values():
+            scenes = catalog.list(site.id)
+            if not scenes:
+                continue
+            template = (
+                f"{base}/sites/{site.id}/tiles/{WEB_MERCATOR}/{{TileMatrix}}/{{TileCol}}/"
+                f"{{TileRow}}.{{fmt}}?datetime={{Time}}"
+            )
+            layers.append(
+                WmtsLayer(
+                    identifier=site.id,
+                    title=site.name,
+                    abstract=f"{site.description} Latest: {attribution(scenes[-1])}",
+                    bbox=site.bbox,
+                    template=template,
+                    minzoom=10,
+                    maxzoom=20,
+                    times=[wmts_time(s.datetime) for s in scenes],
+                )
+            )
+        xml = render_capabilities(
+            layers=layers,
+            tms=tms,
+            self_url=str(request.url),
+            title="tumen: dated imagery of the DPRK–Russia border",
+            abstract="Choose a date with the Time dimension; synthetic demo scenes say so.",
+        )
+        return Response(xml, media_type="application/xml")
+
+    return router
+
+
+def add_imagery_routes(app: FastAPI) -> None:
+    """Mount the catalog routes, then one TiTiler route family per way of naming a scene."""
+    app.include_router(catalog_router())
+    for dependency, prefix in (
+        (scene_path, "/scenes/{scene_id}"),
+        (site_scene_path, "/sites/{site_id}"),
+    ):
+        family = ImageryFactory(
+            path_dependency=dependency,
+            router_prefix=prefix,
+            router=APIRouter(dependencies=[Depends(refuse_url)]),
+        )
+        app.include_router(family.router, prefix=prefix, tags=["Tiles"])

@@ -1,0 +1,72 @@
+"""Scenes as STAC Items (pystac), so any STAC client can read the catalog."""
+
+from typing import Any
+
+import pystac
+from shapely.geometry import box, mapping
+
+from tiles.catalog import Scene
+
+SYNTHETIC_NOTE = "SYNTHETIC image made by tumen's demo, not a satellite image"
+
+
+def attribution(scene: Scene) -> str:
+    """Attribution line for maps: the provider, and the word 'synthetic' where it is."""
+    text = f"Imagery: {scene.provider} ({scene.licence})"
+    return f"{text} — {SYNTHETIC_NOTE}" if scene.synthetic else text
+
+
+def scene_item(scene: Scene, base_url: str) -> pystac.Item:
+    """The STAC Item of a scene; assets point at tumen's own URLs, never at files on disk."""
+    base = base_url.rstrip("/")
+    props: dict[str, Any] = {
+        "title": scene.id,
+        "description": scene.description,
+        "gsd": scene.gsd,
+        "license": "other" if " " in scene.licence else scene.licence,
+        "providers": [{"name": scene.provider, "roles": ["producer", "licensor"]}],
+        "tumen:sites": scene.sites,
+        "tumen:synthetic": scene.synthetic,
+        "tumen:licence": scene.licence,
+        "tumen:crs": scene.crs,
+        "tumen:bounds": list(scene.bounds),
+        "tumen:shape": [scene.height, scene.width],
+        "tumen:version": scene.version,
+        "tumen:attribution": attribution(scene),
+    }
+    item = pystac.Item(
+        id=scene.id,
+        geometry=mapping(box(*scene.geographic_bounds)),
+        bbox=list(scene.geographic_bounds),
+        datetime=scene.datetime,
+        properties=props,
+    )
+    scene_url = f"{base}/scenes/{scene.id}"
+    item.add_asset(
+        "tilejson",
+        pystac.Asset(
+            href=f"{scene_url}/WebMercatorQuad/tilejson.json",
+            media_type=pystac.MediaType.JSON,
+            roles=["tiles"],
+            title="TileJSON (WebMercatorQuad)",
+        ),
+    )
+    item.add_asset(
+        "thumbnail",
+        pystac.Asset(
+            href=f"{scene_url}/preview.png?max_size=512",
+            media_type=pystac.MediaType.PNG,
+            roles=["thumbnail"],
+        ),
+    )
+    item.add_asset(
+        "wmts",
+        pystac.Asset(
+            href=f"{scene_url}/WebMercatorQuad/WMTSCapabilities.xml",
+            media_type=pystac.MediaType.XML,
+            roles=["metadata"],
+            title="WMTS capabilities",
+        ),
+    )
+    item.add_link(pystac.Link(rel="self", target=scene_url, media_type=pystac.MediaType.GEOJSON))
+    return item

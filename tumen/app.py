@@ -1,0 +1,50 @@
+"""The composition root: one FastAPI app from the imagery side and the sightings side."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from tiles.catalog import Catalog
+from tiles.errors import STATUS_CODES as TILES_STATUS_CODES
+from tiles.routes import add_imagery_routes
+from tiles.sites import load_sites
+from tumen import __version__
+from tumen.errors import add_exception_handlers
+from tumen.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings``; shared resources open in the lifespan and live on app.state."""
+    settings = settings or Settings()
+    logging.basicConfig(level=settings.log_level.upper())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.catalog = Catalog(settings.database, settings.data_dir)
+        yield
+
+    app = FastAPI(
+        title="tumen",
+        version=__version__,
+        description="Dated imagery of the DPRK–Russia border as map tiles, with its sightings.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sites = load_sites(settings.sites_file)
+
+    add_exception_handlers(app, TILES_STATUS_CODES)
+    add_imagery_routes(app)
+
+    @app.get("/healthz", tags=["Service"])
+    def healthz() -> dict[str, str]:
+        """Liveness for the container healthcheck."""
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

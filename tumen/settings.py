@@ -1,0 +1,40 @@
+"""All configuration in one place, read from ``TUMEN_*`` environment variables."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    """Settings of one tumen instance; build one per app, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="TUMEN_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("data"), description="Where COGs, archives and the SQLite file live."
+    )
+    sites_file: Path = Field(
+        PACKAGE_DIR / "sites.json",
+        description="The one file that names the sites and their bboxes.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    api_key: SecretStr | None = Field(None, description="Key that writes must send as X-API-Key.")
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
+    demo_seed: int = Field(20221104, description="Seed of the synthetic demo imagery.")
+    max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted.")
+
+    @property
+    def database(self) -> Path:
+        """SQLite file holding the scenes catalog and the sightings."""
+        return self.data_dir / "tumen.sqlite"
+
+    @property
+    def scenes_dir(self) -> Path:
+        """Folder of the registered COGs."""
+        return self.data_dir / "scenes"
