@@ -29,7 +29,7 @@ CREATE INDEX IF NOT EXISTS scenes_epoch ON scenes(epoch);
 class Scene(BaseModel):
     """One dated image of one or more sites, as registered in the catalog."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,127}$")
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
     sites: list[str]
     datetime: AwareDatetime
     gsd: float = Field(gt=0, description="Ground sample distance in metres.")

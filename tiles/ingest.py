@@ -35,9 +35,9 @@ def check_readable(src: Path) -> None:
                     f"{src}: the file has no CRS; georeference it first (e.g. gdal_edit.py -a_srs)"
                 )
             if ds.count == 0:
-                raise IngestError(f"{src}: the file has no bands")
+                raise IngestError(f"{src.name}: the file has no bands")
     except RasterioIOError as err:
-        raise IngestError(f"{src}: not a raster GDAL can read ({err})") from err
+        raise IngestError(f"{src.name}: not a raster GDAL can read") from err
 
 
 def to_cog(

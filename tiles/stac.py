@@ -1,5 +1,6 @@
 """Scenes as STAC Items (pystac), so any STAC client can read the catalog."""
 
+from datetime import UTC
 from typing import Any
 
 import pystac
@@ -26,6 +27,7 @@ def scene_item(scene: Scene, base_url: str) -> pystac.Item:
         "license": "other" if " " in scene.licence else scene.licence,
         "providers": [{"name": scene.provider, "roles": ["producer", "licensor"]}],
         "tumen:sites": scene.sites,
+        "tumen:local_datetime": scene.datetime.isoformat(),
         "tumen:synthetic": scene.synthetic,
         "tumen:licence": scene.licence,
         "tumen:crs": scene.crs,
@@ -38,7 +40,7 @@ def scene_item(scene: Scene, base_url: str) -> pystac.Item:
         id=scene.id,
         geometry=mapping(box(*scene.geographic_bounds)),
         bbox=list(scene.geographic_bounds),
-        datetime=scene.datetime,
+        datetime=scene.datetime.astimezone(UTC),
         properties=props,
     )
     scene_url = f"{base}/scenes/{scene.id}"

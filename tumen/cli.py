@@ -18,7 +18,7 @@ app = typer.Typer(help="tumen: dated imagery of the DPRK–Russia border, served
 scenes_app = typer.Typer(help="The scenes catalog.")
 app.add_typer(scenes_app, name="scenes")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def _catalog(settings: Settings) -> Catalog:
@@ -70,6 +70,8 @@ def scenes_list(
     """List the registered scenes in time order."""
     settings = Settings()
     table = Table("id", "datetime", "sites", "gsd (m)", "size", "synthetic", "provider")
+    for column in table.columns[:2]:
+        column.no_wrap = True
     for s in _catalog(settings).list(site):
         table.add_row(
             s.id,

@@ -1,0 +1,145 @@
+"""Fixtures shared by every test folder: a data dir with small scenes made in code."""
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from fastapi.testclient import TestClient
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+
+from tiles.catalog import Catalog, Scene
+from tiles.ingest import describe_cog, to_cog
+from tiles.sites import load_sites
+from tumen.app import create_app
+from tumen.settings import Settings
+
+# UTM 52N origin a little west/north of Tumangang, so a 4.8 × 3.2 km scene (960 × 640 px at 5 m) covers
+# bridge, khasan and tumangang (see tumen/sites.json).
+BORDER_ORIGIN = (631_300.0, 4_699_250.0)
+
+
+def make_cog(
+    path: Path,
+    *,
+    origin: tuple[float, float] = BORDER_ORIGIN,
+    size: tuple[int, int] = (960, 640),
+    res: float = 5.0,
+    seed: int = 0,
+) -> Path:
+    """A small RGB COG in EPSG:32652 with a random but reproducible texture."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    data = rng.integers(1, 255, size=(3, height, width), dtype=np.uint8)
+    profile = {
+        "driver": "GTiff",
+        "dtype": "uint8",
+        "count": 3,
+        "width": width,
+        "height": height,
+        "crs": "EPSG:32652",
+        "transform": from_origin(*origin, res, res),
+    }
+    with MemoryFile() as mem:
+        with mem.open(**profile) as ds:
+            ds.write(data)
+        with mem.open() as ds:
+            to_cog(ds, path, quiet=True)
+    return path
+
+
+def register(
+    settings: Settings, scene_id: str, when: str, *, seed: int = 0, synthetic: bool = True, **kw
+) -> Scene:
+    """Make a COG in the data dir and register it under ``scene_id`` at ``when``."""
+    path = make_cog(settings.scenes_dir / f"{scene_id}.tif", seed=seed, **kw)
+    scene = describe_cog(
+        path,
+        scene_id=scene_id,
+        when=datetime.fromisoformat(when),
+        sites=load_sites(settings.sites_file),
+        provider="test provider",
+        licence="CC0-1.0",
+        description="SYNTHETIC test scene",
+        synthetic=synthetic,
+        data_dir=settings.data_dir,
+    )
+    return Catalog(settings.database, settings.data_dir).add(scene)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def border_scenes(settings: Settings) -> list[Scene]:
+    """Three dated scenes of the border area, like the 2022-11-04 images."""
+    return [
+        register(settings, "border-a", "2022-11-04T10:24:00+09:00", seed=1),
+        register(settings, "border-b", "2022-11-04T13:10:00+09:00", seed=2),
+        register(settings, "border-c", "2022-11-04T14:29:00+09:00", seed=3),
+    ]
+
+
+@pytest.fixture
+def client(settings: Settings, border_scenes: list[Scene]) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def read_bounds(path: Path) -> tuple[float, float, float, float]:
+    with rasterio.open(path) as ds:
+        return tuple(ds.bounds)  # type: ignore[return-value]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class LiveServer:
+    """A real uvicorn serving ``create_app(settings)`` on a free local port, in a thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        import time
+
+        import httpx
+
+        self.thread.start()
+        for _ in range(200):
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("live server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(settings: Settings, border_scenes: list[Scene]) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server

@@ -1,0 +1,88 @@
+"""Every bad input of the imagery side answers with its status and a message that says what was wrong."""
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from tiles.catalog import Catalog, Scene
+from tumen.app import create_app
+from tumen.settings import Settings
+
+TILE = "tiles/WebMercatorQuad/16/56550/24226.png"
+
+
+def test_unknown_scene_is_404_naming_it(client: TestClient) -> None:
+    for url in ("/scenes/no-such-scene", f"/scenes/no-such-scene/{TILE}"):
+        r = client.get(url)
+        assert r.status_code == 404
+        assert r.json() == {"detail": "scene 'no-such-scene' is not in the catalog"}
+
+
+def test_unknown_site_is_404_naming_it_and_the_known_ones(client: TestClient) -> None:
+    for url in ("/sites/pyongyang/calendar", f"/sites/pyongyang/{TILE}"):
+        r = client.get(url)
+        assert r.status_code == 404
+        detail = r.json()["detail"]
+        assert "'pyongyang' is unknown" in detail
+        assert "bridge, khasan, rajin, tumangang" in detail
+
+
+def test_unparsable_datetime_is_422(client: TestClient) -> None:
+    r = client.get(f"/sites/bridge/{TILE}", params={"datetime": "last tuesday"})
+    assert r.status_code == 422
+    assert "datetime 'last tuesday' is not ISO 8601" in r.json()["detail"]
+
+
+def test_tile_outside_scene_is_404(client: TestClient) -> None:
+    for url in (
+        "/scenes/border-a/tiles/WebMercatorQuad/16/0/0.png",
+        "/scenes/border-a/tiles/WebMercatorQuad/1/0/0.png",
+        "/sites/bridge/tiles/WebMercatorQuad/18/0/0.png",
+    ):
+        r = client.get(url)
+        assert r.status_code == 404, url
+        assert "outside bounds" in r.json()["detail"]
+
+
+def test_bad_format_or_tms_is_422(client: TestClient) -> None:
+    r = client.get("/scenes/border-a/tiles/WebMercatorQuad/16/56550/24226.gif")
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["path", "format"]
+    r = client.get("/scenes/border-a/tiles/NoSuchGrid/16/56550/24226.png")
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["path", "tileMatrixSetId"]
+
+
+def test_url_parameter_is_refused_and_opens_nothing(client: TestClient, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.tif"
+    for url in (f"/scenes/border-a/{TILE}", "/scenes/border-a/info", f"/sites/bridge/{TILE}"):
+        r = client.get(url, params={"url": str(secret)})
+        assert r.status_code == 400
+        assert "'url' parameter is not accepted" in r.json()["detail"]
+    assert client.get("/cog/info", params={"url": str(secret)}).status_code == 404
+
+
+def test_missing_cog_is_503_and_other_scenes_still_serve(
+    settings: Settings, border_scenes: list[Scene]
+) -> None:
+    Catalog(settings.database, settings.data_dir).resolve(border_scenes[0]).unlink()
+    with TestClient(create_app(settings)) as client:
+        r = client.get(f"/scenes/border-a/{TILE}")
+        assert r.status_code == 503
+        assert r.json()["detail"] == "scene 'border-a' is unavailable: its COG is missing on disk"
+        assert client.get(f"/scenes/border-b/{TILE}").status_code == 200
+
+
+def test_corrupt_cog_is_503_and_other_scenes_still_serve(
+    settings: Settings, border_scenes: list[Scene]
+) -> None:
+    path = Catalog(settings.database, settings.data_dir).resolve(border_scenes[1])
+    path.write_bytes(b"II*\x00 this is not a tiff any more" * 10)
+    with TestClient(create_app(settings)) as client:
+        r = client.get(f"/scenes/border-b/{TILE}")
+        assert r.status_code == 503
+        assert r.json()["detail"] == "scene 'border-b' is unavailable: its COG cannot be read"
+        r = client.get(f"/sites/bridge/{TILE}", params={"datetime": "2022-11-04T13:30:00+09:00"})
+        assert r.status_code == 503
+        assert "border-b" in r.json()["detail"]
+        assert client.get(f"/scenes/border-c/{TILE}").status_code == 200

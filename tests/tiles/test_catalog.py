@@ -1,0 +1,55 @@
+"""The scenes catalog and its STAC view."""
+
+import pystac
+from fastapi.testclient import TestClient
+
+from tiles.catalog import Catalog, Scene
+from tumen.settings import Settings
+
+
+def test_scene_is_a_valid_stac_item(client: TestClient) -> None:
+    doc = client.get("/scenes/border-a").json()
+    item = pystac.Item.from_dict(doc)
+    assert item.validate()  # offline: pystac ships the core 1.1 schemas
+    assert doc["stac_version"].startswith("1.")
+    props = doc["properties"]
+    assert props["tumen:synthetic"] is True
+    assert props["tumen:sites"] == ["bridge", "khasan", "tumangang"]
+    assert props["datetime"] == "2022-11-04T01:24:00Z"
+    assert props["gsd"] == 5.0
+    assert props["providers"][0]["name"] == "test provider"
+    assert doc["assets"]["tilejson"]["href"] == (
+        "http://testserver/scenes/border-a/WebMercatorQuad/tilejson.json"
+    )
+    assert "SYNTHETIC" in props["tumen:attribution"]
+
+
+def test_scene_list_is_an_item_collection_in_time_order(client: TestClient) -> None:
+    doc = client.get("/scenes").json()
+    assert [f["id"] for f in doc["features"]] == ["border-a", "border-b", "border-c"]
+    assert doc["numberReturned"] == 3
+    assert client.get("/scenes", params={"site": "rajin"}).json()["features"] == []
+    assert client.get("/scenes", params={"site": "nowhere"}).status_code == 404
+
+
+def test_calendar_lists_scene_times(client: TestClient) -> None:
+    doc = client.get("/sites/khasan/calendar").json()
+    assert doc["dates"] == ["2022-11-04"]
+    assert [s["datetime"] for s in doc["scenes"]] == [
+        "2022-11-04T10:24:00+09:00",
+        "2022-11-04T13:10:00+09:00",
+        "2022-11-04T14:29:00+09:00",
+    ]
+    assert all(s["synthetic"] for s in doc["scenes"])
+
+
+def test_reregistering_replaces_and_remove_forgets(
+    settings: Settings, border_scenes: list[Scene]
+) -> None:
+    catalog = Catalog(settings.database, settings.data_dir)
+    moved = border_scenes[0].model_copy(update={"sites": ["tumangang"]})
+    catalog.add(moved)
+    assert [s.id for s in catalog.list("bridge")] == ["border-b", "border-c"]
+    assert catalog.get("border-a").sites == ["tumangang"]
+    catalog.remove("border-a")
+    assert [s.id for s in catalog.list()] == ["border-b", "border-c"]
