@@ -44,6 +44,10 @@ class Scene(BaseModel):
     licence: str
     description: str = ""
     version: str = Field(description="Content hash of the COG; changes when the file does.")
+    tile_format: str | None = Field(
+        None, description="Format of the baked PMTiles archive (jpg, webp or png); None: not baked."
+    )
+    baked_version: str | None = Field(None, description="Scene version the archive was baked from.")
     registered_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

@@ -55,6 +55,13 @@ class SceneUnavailable(TilesError):
         self.scene_id = scene_id
 
 
+class SceneNotBaked(TilesError):
+    """A scene with no (current) PMTiles archive."""
+
+    def __init__(self, scene_id: str) -> None:
+        super().__init__(f"scene '{scene_id}' has no baked archive; run 'tumen bake {scene_id}'")
+
+
 class IngestError(TilesError):
     """A file that cannot become a scene; the catalog is left as it was."""
 
@@ -78,6 +85,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     SiteNotFound: status.HTTP_404_NOT_FOUND,
     NoSceneAtTime: status.HTTP_404_NOT_FOUND,
     SceneUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    SceneNotBaked: status.HTTP_404_NOT_FOUND,
     BadRequestParameter: status.HTTP_400_BAD_REQUEST,
     InvalidDatetime: status.HTTP_422_UNPROCESSABLE_CONTENT,
     TileOutsideBounds: status.HTTP_404_NOT_FOUND,

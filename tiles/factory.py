@@ -55,8 +55,10 @@ class ImageryFactory(TilerFactory):
             scene = _scene_of(request)
             params: dict[str, Any] = {"z": "{z}", "x": "{x}", "y": "{y}"}
             params["tileMatrixSetId"] = tileMatrixSetId
-            if tile_format:
-                params["format"] = tile_format.value
+            # Point clients at the baked format, so they get the archive rather than rendering.
+            fmt = tile_format.value if tile_format else scene.tile_format
+            if fmt:
+                params["format"] = fmt
             url = self.url_for(request, "tile", **params)
             keep = [
                 (k, v)

@@ -4,8 +4,9 @@ from typing import Annotated, Any
 
 import morecantile
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
+from tiles.bake import archive_path
 from tiles.catalog import Catalog
 from tiles.dependencies import (
     get_catalog,
@@ -14,7 +15,7 @@ from tiles.dependencies import (
     scene_path,
     site_scene_path,
 )
-from tiles.errors import SiteNotFound
+from tiles.errors import SceneNotBaked, SiteNotFound
 from tiles.factory import ImageryFactory
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
@@ -56,6 +57,22 @@ def catalog_router() -> APIRouter:
             "links": [{"rel": "self", "href": str(request.url), "type": GEOJSON}],
         }
         return JSONResponse(body, media_type=GEOJSON)
+
+    @router.get("/scenes/{scene_id}.pmtiles", tags=["Scenes"], response_class=FileResponse)
+    def scene_archive(
+        scene_id: Annotated[str, Path()],
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+    ) -> FileResponse:
+        """The scene's baked PMTiles archive, with HTTP Range support for PMTiles clients."""
+        scene = catalog.get(scene_id)
+        path = archive_path(catalog.data_dir, scene.id)
+        if scene.baked_version != scene.version or not path.is_file():
+            raise SceneNotBaked(scene.id)
+        return FileResponse(
+            path,
+            media_type="application/vnd.pmtiles",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
 
     @router.get("/scenes/{scene_id}", tags=["Scenes"], response_class=JSONResponse)
     def get_scene(

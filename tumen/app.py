@@ -7,8 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from tiles.archive import Archives
 from tiles.catalog import Catalog
+from tiles.delivery import TileDelivery
 from tiles.errors import STATUS_CODES as TILES_STATUS_CODES
+from tiles.resolve import SceneResolver
 from tiles.routes import add_imagery_routes
 from tiles.sites import load_sites
 from tumen import __version__
@@ -24,7 +27,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.catalog = Catalog(settings.database, settings.data_dir)
+        app.state.resolver = SceneResolver(app.state.catalog)
+        app.state.archives = Archives(settings.baked_dir)
         yield
+        app.state.archives.close()
+        app.state.resolver.close()
 
     app = FastAPI(
         title="tumen",
@@ -37,6 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     add_exception_handlers(app, TILES_STATUS_CODES)
     add_imagery_routes(app)
+    app.add_middleware(
+        TileDelivery,
+        resolver=lambda: app.state.resolver,
+        archives=lambda: app.state.archives,
+        cache_bytes=settings.tile_cache_mb * 1024 * 1024,
+        max_age=settings.tile_max_age,
+        latest_max_age=settings.latest_max_age,
+    )
 
     @app.get("/healthz", tags=["Service"])
     def healthz() -> dict[str, str]:

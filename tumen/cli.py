@@ -6,10 +6,19 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from tiles.catalog import Catalog
-from tiles.errors import IngestError
+from tiles.bake import bake_scene
+from tiles.catalog import Catalog, Scene
+from tiles.errors import IngestError, SceneNotFound
 from tiles.ingest import ingest_file
 from tiles.sites import load_sites
 from tumen.settings import Settings
@@ -85,6 +94,50 @@ def scenes_list(
     console.print(table)
 
 
+def bake_scenes(settings: Settings, scenes: list[Scene]) -> None:
+    """Bake each scene's archive with a progress bar (shared by bake, ingest and demo)."""
+    catalog = _catalog(settings)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        for scene in scenes:
+            task = progress.add_task(f"bake {scene.id}", total=None)
+
+            def advance(n: int, total: int, task: TaskID = task) -> None:
+                progress.update(task, advance=n, total=total)
+
+            baked = bake_scene(catalog, scene, workers=settings.bake_workers, advance=advance)
+            progress.update(task, description=f"bake {scene.id} ({baked.tile_format})")
+
+
+@app.command()
+def bake(
+    scene_ids: Annotated[list[str] | None, typer.Argument(help="Scenes to bake.")] = None,
+    all_scenes: Annotated[bool, typer.Option("--all", help="Bake every scene.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Re-bake current archives too.")] = False,
+) -> None:
+    """Render scenes' tiles into PMTiles archives, served before any dynamic rendering."""
+    settings = Settings()
+    catalog = _catalog(settings)
+    if not scene_ids and not all_scenes:
+        err.print("[red]error:[/red] name scenes to bake, or pass --all")
+        raise typer.Exit(2)
+    try:
+        scenes = catalog.list() if all_scenes else [catalog.get(i) for i in scene_ids or []]
+    except SceneNotFound as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    todo = [s for s in scenes if force or s.baked_version != s.version]
+    if not todo:
+        console.print("every scene named is baked and current")
+        return
+    bake_scenes(settings, todo)
+
+
 @app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(help="A GeoTIFF (or any raster GDAL reads).")],
@@ -98,6 +151,9 @@ def ingest(
         str | None, typer.Option("--id", help="Scene id; default SITE-YYYYMMDDTHHMM.")
     ] = None,
     description: Annotated[str, typer.Option(help="What the image shows.")] = "",
+    bake_tiles: Annotated[
+        bool, typer.Option("--bake/--no-bake", help="Bake the scene's tiles afterwards.")
+    ] = True,
 ) -> None:
     """Convert a GeoTIFF to a COG and register it as a scene."""
     settings = Settings()
@@ -125,6 +181,8 @@ def ingest(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(f"registered scene [bold]{scene.id}[/bold] covering {', '.join(scene.sites)}")
+    if bake_tiles:
+        bake_scenes(settings, [scene])
 
 
 def main() -> None:

@@ -28,11 +28,28 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     demo_seed: int = Field(20221104, description="Seed of the synthetic demo imagery.")
     max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted.")
+    tile_cache_mb: int = Field(
+        256, ge=0, description="In-process LRU of rendered tiles, per worker."
+    )
+    tile_max_age: int = Field(
+        31_536_000,
+        ge=0,
+        description="Cache-Control max-age of a scene's tiles (they never change).",
+    )
+    latest_max_age: int = Field(
+        60, ge=0, description="max-age of a site's 'latest' tiles: a newer scene may arrive."
+    )
+    bake_workers: int | None = Field(None, ge=1, description="Processes for baking; default: CPUs.")
 
     @property
     def database(self) -> Path:
         """SQLite file holding the scenes catalog and the sightings."""
         return self.data_dir / "tumen.sqlite"
+
+    @property
+    def baked_dir(self) -> Path:
+        """Folder of the PMTiles archives."""
+        return self.data_dir / "baked"
 
     @property
     def scenes_dir(self) -> Path:

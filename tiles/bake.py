@@ -1,0 +1,131 @@
+"""Bake a scene's WebMercatorQuad tiles into a PMTiles v3 archive, rendered exactly as the dynamic path."""
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import morecantile
+import rasterio
+from pmtiles.tile import Compression, TileType, zxy_to_tileid
+from pmtiles.writer import Writer
+from titiler.core.resources.enums import ImageType
+from titiler.core.utils import render_image
+
+from tiles.catalog import Catalog, Scene
+from tiles.reader import SceneReader
+from tiles.stac import attribution
+
+TMS_ID = "WebMercatorQuad"
+TILE_TYPES = {"jpg": TileType.JPEG, "png": TileType.PNG, "webp": TileType.WEBP}
+IMAGE_TYPES = {"jpg": ImageType.jpg, "png": ImageType.png, "webp": ImageType.webp}
+CHUNK = 48
+
+
+def archive_path(data_dir: Path, scene_id: str) -> Path:
+    """Where a scene's archive lives."""
+    return data_dir / "baked" / f"{scene_id}.pmtiles"
+
+
+def choose_format(cog: Path) -> str:
+    """JPEG for opaque imagery; PNG where there is transparency (alpha, nodata or a mask)."""
+    with rasterio.open(cog) as ds:
+        opaque = (
+            ds.count == 3
+            and ds.dtypes[0] == "uint8"
+            and ds.nodata is None
+            and all(flags == [rasterio.enums.MaskFlags.all_valid] for flags in ds.mask_flag_enums)
+        )
+    return "jpg" if opaque else "png"
+
+
+def render_tile(src: SceneReader, x: int, y: int, z: int, fmt: str) -> bytes:
+    """One tile as the dynamic tile route renders it with no query parameters."""
+    image = src.tile(x, y, z)
+    content, _ = render_image(image, output_format=IMAGE_TYPES[fmt])
+    return content
+
+
+def _render_chunk(cog: str, fmt: str, tiles: list[tuple[int, int, int]]) -> list[tuple[int, bytes]]:
+    tms = morecantile.tms.get(TMS_ID)
+    out = []
+    with rasterio.Env(GDAL_CACHEMAX=256), SceneReader(cog, tms=tms) as src:
+        for x, y, z in tiles:
+            out.append((zxy_to_tileid(z, x, y), render_tile(src, x, y, z, fmt)))
+    return out
+
+
+def tiles_to_bake(cog: Path) -> tuple[list[tuple[int, int, int]], int, int]:
+    """Every tile that touches the scene, from its native zoom down to where it is a few tiles."""
+    tms = morecantile.tms.get(TMS_ID)
+    with SceneReader(str(cog), tms=tms) as src:
+        minzoom, maxzoom = src.minzoom, src.maxzoom
+        bounds = src.get_geographic_bounds(tms.rasterio_geographic_crs)
+    tiles = [(t.x, t.y, t.z) for t in tms.tiles(*bounds, zooms=list(range(minzoom, maxzoom + 1)))]
+    return tiles, minzoom, maxzoom
+
+
+def _chunks(items: list[tuple[int, int, int]], size: int) -> Iterator[list[tuple[int, int, int]]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def bake_scene(
+    catalog: Catalog,
+    scene: Scene,
+    *,
+    workers: int | None = None,
+    fmt: str | None = None,
+    advance: Callable[[int, int], None] | None = None,
+) -> Scene:
+    """Write the scene's archive (atomically) and record its format and version in the catalog."""
+    cog = catalog.resolve(scene)
+    fmt = fmt or choose_format(cog)
+    tiles, minzoom, maxzoom = tiles_to_bake(cog)
+    rendered: list[tuple[int, bytes]] = []
+    workers = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_render_chunk, str(cog), fmt, c) for c in _chunks(tiles, CHUNK)]
+        for future in futures:
+            part = future.result()
+            rendered.extend(part)
+            if advance:
+                advance(len(part), len(tiles))
+    rendered.sort()
+    dst = archive_path(catalog.data_dir, scene.id)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    west, south, east, north = scene.geographic_bounds
+    header = {
+        "tile_type": TILE_TYPES[fmt],
+        "tile_compression": Compression.NONE,
+        "min_zoom": minzoom,
+        "max_zoom": maxzoom,
+        "min_lon_e7": int(west * 1e7),
+        "min_lat_e7": int(south * 1e7),
+        "max_lon_e7": int(east * 1e7),
+        "max_lat_e7": int(north * 1e7),
+        "center_zoom": maxzoom - 2,
+        "center_lon_e7": int((west + east) / 2 * 1e7),
+        "center_lat_e7": int((south + north) / 2 * 1e7),
+    }
+    metadata = {
+        "name": scene.id,
+        "description": scene.description,
+        "attribution": attribution(scene),
+        "tumen:scene_version": scene.version,
+        "tumen:synthetic": scene.synthetic,
+        "format": fmt,
+    }
+    try:
+        with open(tmp, "wb") as f:
+            writer = Writer(f)
+            for tile_id, data in rendered:
+                writer.write_tile(tile_id, data)
+            writer.finalize(header, metadata)
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return catalog.add(
+        scene.model_copy(update={"tile_format": fmt, "baked_version": scene.version})
+    )
