@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup serve test lint format demo clean system
+.PHONY: setup serve test lint format demo clean system bench
 
 setup: $(STAMP) system
 
@@ -48,3 +48,11 @@ format:
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+# Benchmarks (not tests): Debian's wrk and nginx, then the tile benchmark on the demo data.
+bench: setup
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends wrk nginx-light >/dev/null; }
+	$(BIN)/tumen demo
+	$(BIN)/python bench/tiles.py

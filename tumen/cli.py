@@ -16,9 +16,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from tiles.bake import bake_scene
+from tiles.bake import archive_path, bake_scene
 from tiles.catalog import Catalog, Scene
 from tiles.errors import IngestError, SceneNotFound
+from tiles.export import export_tiles
 from tiles.ingest import ingest_file
 from tiles.sites import load_sites
 from tumen.settings import Settings
@@ -136,6 +137,27 @@ def bake(
         console.print("every scene named is baked and current")
         return
     bake_scenes(settings, todo)
+
+
+@app.command("export-tiles")
+def export_tiles_cmd(
+    scene_id: Annotated[str, typer.Argument(help="A baked scene.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write z/x/y files into.")],
+) -> None:
+    """Write a scene's baked tiles as static files (for nginx or any file server)."""
+    settings = Settings()
+    catalog = _catalog(settings)
+    try:
+        scene = catalog.get(scene_id)
+    except SceneNotFound as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    archive = archive_path(settings.data_dir, scene.id)
+    if scene.baked_version != scene.version or not archive.is_file():
+        err.print(f"[red]error:[/red] scene '{scene.id}' is not baked; run 'tumen bake {scene.id}'")
+        raise typer.Exit(2)
+    count = export_tiles(archive, out, scene.tile_format or "png")
+    console.print(f"wrote {count} tiles of {scene.id} to {out}/{{z}}/{{x}}/{{y}}.{scene.tile_format}")
 
 
 @app.command()
