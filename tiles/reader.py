@@ -1,12 +1,42 @@
-"""The rio-tiler reader for registered scenes."""
+"""The rio-tiler reader for registered scenes, on datasets kept open between requests."""
 
+import os
+import threading
 from pathlib import Path
 
 import attr
+import rasterio
 from rasterio.errors import RasterioError
+from rasterio.io import DatasetReader
 from rio_tiler.io import Reader
 
 from tiles.errors import SceneUnavailable
+
+_local = threading.local()
+# A forked child (bake workers) must not share its parent's handles: they share file offsets.
+os.register_at_fork(after_in_child=lambda: _local.__dict__.pop("pool", None))
+
+
+def open_dataset(path: str) -> DatasetReader:
+    """A dataset for ``path`` kept open in this thread, reopened when the file is replaced.
+
+    Opening a COG and re-reading its header costs milliseconds per tile, and GDAL's block cache lives
+    with the handle: neighbouring tiles reuse the same decompressed blocks only if it stays open.
+    rasterio handles are not thread-safe, hence one per thread.
+    """
+    pool: dict[str, tuple[tuple[int, int, int], DatasetReader]] = _local.__dict__.setdefault(
+        "pool", {}
+    )
+    st = os.stat(path)
+    key = (st.st_ino, st.st_mtime_ns, st.st_size)
+    held = pool.get(path)
+    if held is not None and held[0] == key and not held[1].closed:
+        return held[1]
+    if held is not None:
+        held[1].close()
+    dataset = rasterio.open(path)
+    pool[path] = (key, dataset)
+    return dataset
 
 
 @attr.s
@@ -15,8 +45,10 @@ class SceneReader(Reader):
 
     def __attrs_post_init__(self) -> None:
         try:
+            if self.dataset is None:
+                self.dataset = open_dataset(str(self.input))
             super().__attrs_post_init__()
-        except RasterioError as err:
+        except (RasterioError, OSError) as err:
             self._ctx_stack.close()
             raise SceneUnavailable(Path(str(self.input)).stem, "its COG cannot be read") from err
 
