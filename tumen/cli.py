@@ -157,7 +157,9 @@ def export_tiles_cmd(
         err.print(f"[red]error:[/red] scene '{scene.id}' is not baked; run 'tumen bake {scene.id}'")
         raise typer.Exit(2)
     count = export_tiles(archive, out, scene.tile_format or "png")
-    console.print(f"wrote {count} tiles of {scene.id} to {out}/{{z}}/{{x}}/{{y}}.{scene.tile_format}")
+    console.print(
+        f"wrote {count} tiles of {scene.id} to {out}/{{z}}/{{x}}/{{y}}.{scene.tile_format}"
+    )
 
 
 @app.command()
