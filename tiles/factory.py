@@ -14,7 +14,7 @@ from titiler.core.resources.enums import ImageType
 from tiles.catalog import Scene
 from tiles.reader import SceneReader
 from tiles.stac import attribution
-from tiles.wmts import WmtsLayer, render_capabilities
+from tiles.wmts import WmtsLayer, formats_for, render_capabilities
 
 
 def _scene_of(request: Request) -> Scene:
@@ -123,6 +123,7 @@ class ImageryFactory(TilerFactory):
                 template=template,
                 minzoom=max(0, minzoom - 6),
                 maxzoom=maxzoom + 2,
+                formats=formats_for(scene.tile_format),
             )
             xml = render_capabilities(
                 layers=[layer],

@@ -19,7 +19,7 @@ from tiles.errors import SceneNotBaked, SiteNotFound
 from tiles.factory import ImageryFactory
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
-from tiles.wmts import WmtsLayer, render_capabilities, wmts_time
+from tiles.wmts import WmtsLayer, formats_for, render_capabilities, wmts_time
 
 GEOJSON = "application/geo+json"
 WEB_MERCATOR = "WebMercatorQuad"
@@ -153,6 +153,7 @@ def catalog_router() -> APIRouter:
                     minzoom=10,
                     maxzoom=20,
                     times=[wmts_time(s.datetime) for s in scenes],
+                    formats=formats_for(scenes[-1].tile_format),
                 )
             )
         xml = render_capabilities(

@@ -6,10 +6,7 @@ from datetime import UTC, datetime
 import jinja2
 import morecantile
 
-FORMATS = [
-    {"ext": "png", "media_type": "image/png"},
-    {"ext": "jpg", "media_type": "image/jpeg"},
-]
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("tiles", "templates"), autoescape=False, keep_trailing_newline=True
 )
@@ -27,6 +24,13 @@ class WmtsLayer:
     minzoom: int
     maxzoom: int
     times: list[str] = field(default_factory=list)
+    formats: list[str] = field(default_factory=lambda: ["png", "jpg"])
+
+
+def formats_for(baked: str | None) -> list[str]:
+    """Offer the baked format first, so clients that take the first one get archived tiles."""
+    ordered = [baked] if baked in MEDIA_TYPES else []
+    return ordered + [f for f in ("png", "jpg") if f not in ordered]
 
 
 def wmts_time(when: datetime) -> str:
@@ -70,8 +74,14 @@ def render_capabilities(
         title=title,
         abstract=abstract,
         self_url=self_url,
-        layers=[{**layer.__dict__, "limits": _limits(tms, layer)} for layer in layers],
-        formats=FORMATS,
+        layers=[
+            {
+                **layer.__dict__,
+                "limits": _limits(tms, layer),
+                "formats": [{"ext": f, "media_type": MEDIA_TYPES[f]} for f in layer.formats],
+            }
+            for layer in layers
+        ],
         tms={"id": tms.id, "crs": crs},
         matrices=matrices,
     )

@@ -166,3 +166,14 @@ def test_corrupt_archive_falls_back_to_dynamic(
         assert r.status_code == 200
         assert r.headers["x-tumen-source"] == "dynamic"
     assert any("serving scene border-a dynamically" in m for m in caplog.messages)
+
+
+def test_wmts_offers_the_baked_format_first(baked_client: TestClient) -> None:
+    from owslib.wmts import WebMapTileService
+
+    xml = baked_client.get("/scenes/border-a/WebMercatorQuad/WMTSCapabilities.xml").content
+    layer = WebMapTileService("http://testserver/x", xml=xml).contents["border-a"]
+    assert [u["format"] for u in layer.resourceURLs] == ["image/jpeg", "image/png"]
+    xml = baked_client.get("/scenes/border-c/WebMercatorQuad/WMTSCapabilities.xml").content
+    layer = WebMapTileService("http://testserver/x", xml=xml).contents["border-c"]
+    assert layer.resourceURLs[0]["format"] == "image/png"  # not baked: lossless first
