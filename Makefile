@@ -16,9 +16,10 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Installs the Debian packages once per machine; skipped when every command is already present.
+# Debian packages, installed once per machine: GDAL's tools and QGIS (PyQGIS runs on /usr/bin/python3).
 system:
 	@missing=""; command -v gdalinfo >/dev/null || missing="$$missing gdal-bin"; \
+	QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing="$$missing qgis python3-qgis"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

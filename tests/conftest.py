@@ -105,7 +105,10 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn serving ``create_app(settings)`` on a free local port, in a thread."""
+    """A real uvicorn serving ``create_app(settings)`` on a free local port, in a thread.
+
+    ``requests`` is the server's access log: (method, path, query, status) of every request.
+    """
 
     def __init__(self, settings: Settings) -> None:
         import threading
@@ -114,9 +117,22 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
+        self.requests: list[tuple[str, str, str, int]] = []
+        app = create_app(settings)
+
+        async def logged(scope, receive, send):  # type: ignore[no-untyped-def]
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+
+            async def record(message):  # type: ignore[no-untyped-def]
+                if message["type"] == "http.response.start":
+                    query = scope.get("query_string", b"").decode()
+                    self.requests.append((scope["method"], scope["path"], query, message["status"]))
+                await send(message)
+
+            await app(scope, receive, record)
+
+        config = uvicorn.Config(logged, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -148,7 +148,13 @@ def catalog_router() -> APIRouter:
                     identifier=site.id,
                     title=site.name,
                     abstract=f"{site.description} Latest: {attribution(scenes[-1])}",
-                    bbox=site.bbox,
+                    # What can be drawn: the union of the site's scene footprints.
+                    bbox=(
+                        min(s.geographic_bounds[0] for s in scenes),
+                        min(s.geographic_bounds[1] for s in scenes),
+                        max(s.geographic_bounds[2] for s in scenes),
+                        max(s.geographic_bounds[3] for s in scenes),
+                    ),
                     template=template,
                     minzoom=10,
                     maxzoom=20,
