@@ -11,6 +11,7 @@ from tiles.catalog import Catalog
 from tiles.dependencies import (
     get_catalog,
     get_sites,
+    parse_datetime,
     refuse_url,
     scene_path,
     site_scene_path,
@@ -130,8 +131,16 @@ def catalog_router() -> APIRouter:
         request: Request,
         catalog: Annotated[Catalog, Depends(get_catalog)],
         sites: Annotated[dict[str, Site], Depends(get_sites)],
+        datetime: Annotated[
+            str | None,
+            Query(
+                description="Make the scene current at this time each layer's default Time "
+                "(for clients that cannot choose a dimension value, e.g. GDAL 3.6)."
+            ),
+        ] = None,
     ) -> Response:
         """One layer per site, with a TIME dimension listing that site's scene times."""
+        when = parse_datetime(datetime)
         tms = morecantile.tms.get(WEB_MERCATOR)
         base = _base(request)
         layers = []
@@ -159,6 +168,9 @@ def catalog_router() -> APIRouter:
                     minzoom=10,
                     maxzoom=20,
                     times=[wmts_time(s.datetime) for s in scenes],
+                    default=wmts_time(catalog.at(site.id, when).datetime)
+                    if when and scenes[0].datetime <= when
+                    else None,
                     formats=formats_for(scenes[-1].tile_format),
                 )
             )

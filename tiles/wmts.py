@@ -25,6 +25,7 @@ class WmtsLayer:
     maxzoom: int
     times: list[str] = field(default_factory=list)
     formats: list[str] = field(default_factory=lambda: ["png", "jpg"])
+    default: str | None = None  # the Time a client gets when it chooses none; else the latest
 
 
 def formats_for(baked: str | None) -> list[str]:

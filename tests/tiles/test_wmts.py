@@ -104,3 +104,15 @@ def test_gdalinfo_opens_the_site_wmts(live_server: LiveServer, tmp_path, monkeyp
     assert listing.returncode == 0, listing.stderr
     for site in ("bridge", "khasan", "tumangang"):
         assert f"layer={site}" in listing.stdout
+
+
+def test_capabilities_datetime_sets_each_layers_default_time(client: TestClient) -> None:
+    xml = client.get("/wmts/WMTSCapabilities.xml", params={"datetime": "2022-11-04T04:30:00Z"})
+    ns = {"w": "http://www.opengis.net/wmts/1.0", "ows": "http://www.opengis.net/ows/1.1"}
+    defaults = {
+        layer.find("ows:Identifier", ns).text: layer.find("w:Dimension/w:Default", ns).text
+        for layer in ET.fromstring(xml.content).iterfind(".//w:Layer", ns)
+    }
+    assert defaults == {s: "2022-11-04T04:10:00Z" for s in ("bridge", "khasan", "tumangang")}
+    bad = client.get("/wmts/WMTSCapabilities.xml", params={"datetime": "soon"})
+    assert bad.status_code == 422
