@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup serve test lint format demo clean system bench
+.PHONY: setup serve test lint format demo clean system bench interop-setup
 
 setup: $(STAMP) system
 
@@ -26,6 +26,10 @@ system:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# QGIS 3.40 (current LTR) in a Debian trixie chroot, for the interop tests: root only, ~2.5 GB once.
+interop-setup:
+	bash tests/interop/setup_trixie_qgis.sh
+
 demo: setup
 	$(BIN)/tumen demo
 
@@ -33,7 +37,7 @@ serve: setup
 	$(BIN)/tumen demo
 	$(BIN)/tumen serve
 
-test: setup
+test: setup interop-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,28 +13,63 @@ HERE = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"  # PyQGIS lives only in Debian's interpreter
 
 
-def run_qgis(args: dict[str, Any], tmp: Path, *, timeout: int = 180) -> dict[str, Any]:
-    """Run one QGIS check in its own process with fresh caches; a crash (e.g. 139) fails the test."""
-    env = {
-        **os.environ,
+TRIXIE = Path(os.environ.get("TUMEN_TRIXIE_QGIS", "/var/lib/tumen/trixie-qgis"))
+
+
+def _xdg(root: Path) -> dict[str, str]:
+    (root / "xdg-runtime").mkdir(mode=0o700, parents=True, exist_ok=True)
+    return {
         "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CACHE_HOME": str(tmp / "xdg-cache"),
-        "XDG_CONFIG_HOME": str(tmp / "xdg-config"),
-        "XDG_DATA_HOME": str(tmp / "xdg-data"),
-        "XDG_RUNTIME_DIR": str(tmp / "xdg-runtime"),
+        "HOME": str(root),
+        "XDG_CACHE_HOME": str(root / "xdg-cache"),
+        "XDG_CONFIG_HOME": str(root / "xdg-config"),
+        "XDG_DATA_HOME": str(root / "xdg-data"),
+        "XDG_RUNTIME_DIR": str(root / "xdg-runtime"),
     }
-    (tmp / "xdg-runtime").mkdir(mode=0o700, exist_ok=True)
-    proc = subprocess.run(
-        [SYSTEM_PYTHON, str(HERE / "qgis_render.py"), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+
+
+def run_qgis(
+    args: dict[str, Any], tmp: Path, *, ltr: bool = False, timeout: int = 180
+) -> dict[str, Any]:
+    """Run one QGIS check in its own process with fresh caches; a crash (e.g. 139) fails the test.
+
+    ``ltr=True`` runs QGIS 3.40 from the Debian trixie chroot (tests/interop/setup_trixie_qgis.sh);
+    its files go through a folder inside the chroot, mapped back to host paths in the result.
+    """
+    if not ltr:
+        cmd = [SYSTEM_PYTHON, str(HERE / "qgis_render.py"), json.dumps(args)]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **_xdg(tmp)},
+            check=False,
+        )
+    else:
+        inside = Path("/tmp/tumen-interop") / tmp.name
+        host = TRIXIE / inside.relative_to("/")
+        host.mkdir(parents=True, exist_ok=True)
+        shutil.copy(HERE / "qgis_render.py", host / "qgis_render.py")
+        if not os.path.ismount(TRIXIE / "proc"):
+            subprocess.run(["mount", "-t", "proc", "proc", str(TRIXIE / "proc")], check=True)
+        args = {**args, "out": str(inside / Path(args.get("out", "out.png")).name)}
+        env = [f"{k}={v.replace(str(host), str(inside))}" for k, v in _xdg(host).items()]
+        cmd = [
+            "chroot",
+            str(TRIXIE),
+            "/usr/bin/env",
+            *env,
+            "/usr/bin/python3",
+            str(inside / "qgis_render.py"),
+            json.dumps(args),
+        ]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, f"QGIS exited {proc.returncode}: {proc.stderr[-2000:]}"
-    line = proc.stdout.strip().splitlines()[-1]
-    return json.loads(line)  # type: ignore[no-any-return]
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    if ltr and "png" in result:
+        result["png"] = str(host / Path(result["png"]).name)
+    return result
 
 
 @pytest.fixture(scope="session")
