@@ -15,6 +15,7 @@ from tiles.resolve import SceneResolver
 from tiles.routes import add_imagery_routes
 from tiles.sites import load_sites
 from tumen import __version__
+from tumen.connect import qgis_router
 from tumen.errors import add_exception_handlers
 from tumen.settings import Settings
 
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=settings.tile_max_age,
         latest_max_age=settings.latest_max_age,
     )
+
+    app.include_router(qgis_router())
 
     @app.get("/healthz", tags=["Service"])
     def healthz() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
 import morecantile
 import numpy as np
 import pytest
@@ -114,20 +115,26 @@ def test_wmts_with_time_dimension_gives_that_dates_image(
     assert hits and all(q == f"datetime={time}" and s == 200 for _, _, q, s in hits)
 
 
-def test_wmts_without_time_gives_the_latest(
+def test_wmts_uris_from_the_qgis_page_load_in_qgis(
     live_server: LiveServer, settings: Settings, border_scenes: list[Scene], tmp_path: Path
 ) -> None:
-    out = run_qgis(
-        {
-            "provider": "wms",
-            "uri": wmts_uri(live_server, "tumangang", None),
-            "extent": tile_extent(),
-            "size": [256, 256],
-            "out": str(tmp_path / "latest.png"),
-        },
-        tmp_path,
-    )
-    assert out["valid"]
-    assert_same_image(rendered(out["png"]), expected_tile(settings, border_scenes[2]))
+    """The URIs /qgis hands out (no time: latest; at the latest time) are the ones checked here."""
+    info = httpx.get(f"{live_server.url}/qgis", params={"f": "json"}).json()
+    tumangang = next(s for s in info["sites"] if s["site"] == "tumangang")
+    for key in ("qgis_uri", "qgis_uri_at_time"):
+        out = run_qgis(
+            {
+                "provider": "wms",
+                "uri": tumangang["wmts"][key],
+                "extent": tile_extent(),
+                "size": [256, 256],
+                "out": str(tmp_path / f"{key}.png"),
+            },
+            tmp_path,
+        )
+        assert out["valid"], key
+        assert_same_image(rendered(out["png"]), expected_tile(settings, border_scenes[2]))
     hits = tile_requests(live_server, "/sites/tumangang/tiles/")
-    assert hits and all(s == 200 for *_, s in hits)
+    # QGIS 3.22 sends the literal {Time} when no time is chosen: tumen reads it as "latest".
+    assert {q for _, _, q, _ in hits} == {"datetime=%7BTime%7D", "datetime=2022-11-04T05:29:00Z"}
+    assert all(s == 200 for *_, s in hits)
