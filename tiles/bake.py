@@ -3,6 +3,7 @@
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import morecantile
@@ -84,7 +85,7 @@ def bake_scene(
     tiles, minzoom, maxzoom = tiles_to_bake(cog)
     rendered: list[tuple[int, bytes]] = []
     workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
         futures = [pool.submit(_render_chunk, str(cog), fmt, c) for c in _chunks(tiles, CHUNK)]
         for future in futures:
             part = future.result()

@@ -65,12 +65,19 @@ def demo(
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild even if the demo exists.")
     ] = False,
+    bake_tiles: Annotated[
+        bool, typer.Option("--bake/--no-bake", help="Bake the scenes' tiles (PMTiles).")
+    ] = True,
 ) -> None:
     """Build the synthetic demo data set (scenes drawn from the reported sightings)."""
     from tumen.demo.build import build_demo
 
     settings = Settings()
-    build_demo(settings, force=force, console=console)
+    scenes = build_demo(settings, force=force, console=console)
+    if bake_tiles:
+        todo = [s for s in scenes if s.baked_version != s.version]
+        if todo:
+            bake_scenes(settings, todo)
 
 
 @scenes_app.command("list")
