@@ -1,0 +1,1 @@
+"""Sightings: observation records, their store, and the OGC API – Features service over them."""

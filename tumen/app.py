@@ -3,10 +3,15 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from overlays.errors import STATUS_CODES as OVERLAYS_STATUS_CODES
+from overlays.routes import FeaturesConfig, features_router
+from overlays.sites import load_sites as load_overlay_sites
+from overlays.sqlite_store import SQLiteStore
 from tiles.archive import Archives
 from tiles.catalog import Catalog
 from tiles.delivery import TileDelivery
@@ -20,6 +25,23 @@ from tumen.errors import add_exception_handlers
 from tumen.settings import Settings
 
 
+def scene_footprints(catalog: Catalog) -> list[dict[str, Any]]:
+    """The catalog's scenes as the sightings side sees them (it never imports tiles)."""
+    return [
+        {
+            "id": s.id,
+            "datetime": s.datetime.isoformat(),
+            "sites": s.sites,
+            "bbox": list(s.geographic_bounds),
+            "synthetic": s.synthetic,
+            "provider": s.provider,
+            "gsd": s.gsd,
+            "description": s.description,
+        }
+        for s in catalog.list()
+    ]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings``; shared resources open in the lifespan and live on app.state."""
     settings = settings or Settings()
@@ -30,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = Catalog(settings.database, settings.data_dir)
         app.state.resolver = SceneResolver(app.state.catalog)
         app.state.archives = Archives(settings.baked_dir)
+        app.state.store = SQLiteStore(settings.database)
         yield
         app.state.archives.close()
         app.state.resolver.close()
@@ -43,8 +66,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sites = load_sites(settings.sites_file)
 
-    add_exception_handlers(app, TILES_STATUS_CODES)
+    add_exception_handlers(app, {**TILES_STATUS_CODES, **OVERLAYS_STATUS_CODES})
     add_imagery_routes(app)
+    app.include_router(
+        features_router(
+            FeaturesConfig(
+                store=lambda: app.state.store,
+                sites=load_overlay_sites(settings.sites_file),
+                scenes=lambda: scene_footprints(app.state.catalog),
+                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+                max_body_bytes=settings.max_body_bytes,
+            )
+        )
+    )
     app.add_middleware(
         TileDelivery,
         resolver=lambda: app.state.resolver,

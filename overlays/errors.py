@@ -1,0 +1,66 @@
+"""Errors of the sightings side and their HTTP statuses (installed once by the composition root)."""
+
+from starlette import status
+
+
+class OverlaysError(Exception):
+    """Base; the message is what the client reads."""
+
+
+class FeatureNotFound(OverlaysError):
+    """No feature with that id in that collection."""
+
+    def __init__(self, collection: str, fid: str) -> None:
+        super().__init__(f"feature '{fid}' is not in collection '{collection}'")
+
+
+class CollectionNotFound(OverlaysError):
+    """An unknown collection id."""
+
+    def __init__(self, cid: str, known: list[str]) -> None:
+        super().__init__(f"collection '{cid}' is unknown; collections: {', '.join(known)}")
+
+
+class VersionConflict(OverlaysError):
+    """If-Match names a version that is no longer current."""
+
+    def __init__(self, fid: str, current: int) -> None:
+        super().__init__(
+            f"feature '{fid}' has changed: its current ETag is \"{current}\"; "
+            "fetch it again and retry"
+        )
+
+
+class InvalidObservation(OverlaysError):
+    """A body that parses but breaks a rule (site, bbox, scene, …)."""
+
+
+class InvalidQuery(OverlaysError):
+    """A query parameter that cannot be used (bbox, datetime, sortby, property)."""
+
+
+class WriteForbidden(OverlaysError):
+    """Writes without a configured key, or with a wrong one."""
+
+
+class ReadOnlyCollection(OverlaysError):
+    """Writes to a collection that is derived or read-only."""
+
+    def __init__(self, cid: str) -> None:
+        super().__init__(f"collection '{cid}' is read-only; write to 'observations'")
+
+
+class BodyTooLarge(OverlaysError):
+    """A request body over the configured limit."""
+
+
+STATUS_CODES: dict[type[Exception], int] = {
+    FeatureNotFound: status.HTTP_404_NOT_FOUND,
+    CollectionNotFound: status.HTTP_404_NOT_FOUND,
+    VersionConflict: status.HTTP_412_PRECONDITION_FAILED,
+    InvalidObservation: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    InvalidQuery: status.HTTP_400_BAD_REQUEST,
+    WriteForbidden: status.HTTP_403_FORBIDDEN,
+    ReadOnlyCollection: status.HTTP_405_METHOD_NOT_ALLOWED,
+    BodyTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+}

@@ -1,0 +1,588 @@
+"""OGC API – Features (Part 1 core, Part 3 queryables, Part 4 create/replace/update/delete) at /api."""
+
+import hmac
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import ValidationError
+from shapely.geometry import box, mapping, shape
+
+from overlays import html
+from overlays.activity import Interval, activity_series
+from overlays.errors import (
+    BodyTooLarge,
+    CollectionNotFound,
+    FeatureNotFound,
+    InvalidObservation,
+    InvalidQuery,
+    ReadOnlyCollection,
+    WriteForbidden,
+)
+from overlays.models import ObservationIn, ObservationProps
+from overlays.params import MAX_LIMIT, parse_datetime, parse_query
+from overlays.sites import SiteInfo
+from overlays.store import FILTERABLE, ObservationStore
+from overlays.store import Query as StoreQuery
+from overlays.tracks import build_tracks
+
+GEOJSON = "application/geo+json"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+]
+COLLECTIONS = {
+    "observations": "Sightings of trains, wagons, cargo and ships, with their sources",
+    "tracks": "One object followed over time: lines through the sightings sharing a track_id",
+    "sites": "The watched sites (bbox) with their baselines",
+    "scenes": "Footprints and times of the imagery scenes",
+}
+
+
+@dataclass
+class FeaturesConfig:
+    """What the composition root hands the API: the store, sites, scenes, and write settings."""
+
+    store: Callable[[], ObservationStore]
+    sites: dict[str, SiteInfo]
+    scenes: Callable[
+        [], list[dict[str, Any]]
+    ]  # {id, datetime, sites, bbox, synthetic, provider, description}
+    api_key: str | None
+    max_body_bytes: int
+
+
+def base_url(request: Request) -> str:
+    """The public root of this server, honouring X-Forwarded-Proto/-Host/-Prefix from a proxy."""
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
+    host = request.headers.get("x-forwarded-host", request.headers.get("host", request.url.netloc))
+    prefix = request.headers.get("x-forwarded-prefix", "").rstrip("/")
+    return f"{proto}://{host.split(',')[0].strip()}{prefix}"
+
+
+def _respond(
+    request: Request,
+    doc: dict[str, Any],
+    title: str,
+    *,
+    geo: bool,
+    f: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    if f == "html" or (
+        f is None
+        and "text/html" in request.headers.get("accept", "")
+        and "json" not in request.headers.get("accept", "")
+    ):
+        render = html.features_html if geo else html.document_html
+        return HTMLResponse(render(title, doc), headers=headers)
+    return JSONResponse(doc, media_type=GEOJSON if geo else "application/json", headers=headers)
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    try:
+        return int(tag)
+    except ValueError as err:
+        raise InvalidQuery(f"If-Match: '{value}' is not an ETag of this API (e.g. \"3\")") from err
+
+
+def features_router(config: FeaturesConfig) -> APIRouter:
+    """All /api routes over one store."""
+    router = APIRouter(prefix="/api", tags=["OGC API – Features"])
+    store = config.store
+
+    def check_key(request: Request) -> str:
+        if not config.api_key:
+            raise WriteForbidden(
+                "writes are disabled: set TUMEN_API_KEY to a secret and restart tumen, then send it "
+                "as the X-API-Key header"
+            )
+        sent = request.headers.get("x-api-key", "")
+        if not hmac.compare_digest(sent.encode(), config.api_key.encode()):
+            raise WriteForbidden("X-API-Key is missing or wrong")
+        return "api-key"
+
+    async def read_body(request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise BodyTooLarge(
+                f"body of {declared} bytes is over the limit of {config.max_body_bytes}"
+            )
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > config.max_body_bytes:
+                raise BodyTooLarge(f"body is over the limit of {config.max_body_bytes} bytes")
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InvalidQuery(f"body: malformed JSON ({err})") from err
+
+    def validate(doc: Any) -> ObservationIn:
+        if not isinstance(doc, dict) or doc.get("type") != "Feature":
+            raise InvalidObservation("body: expected a GeoJSON Feature")
+        doc = {
+            k: v for k, v in doc.items() if k in ("type", "geometry", "properties", "id", "bbox")
+        }
+        try:
+            feature = ObservationIn.model_validate(doc)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"] if not isinstance(p, int) or True)
+            message = first["msg"].removeprefix("Value error, ")
+            raise InvalidObservation(f"{where}: {message}") from err
+        props: ObservationProps = feature.properties  # type: ignore[assignment]
+        site = config.sites.get(props.site)
+        if site is None:
+            raise InvalidObservation(
+                f"properties.site: unknown site '{props.site}'; known: {', '.join(config.sites)}"
+            )
+        bounds = shape(feature.geometry.model_dump()).bounds  # type: ignore[union-attr]
+        if not site.contains(bounds):
+            raise InvalidObservation(
+                f"geometry: outside site '{site.id}' (bbox {site.bbox} with a margin)"
+            )
+        if props.scene_id is not None:
+            known = {s["id"]: s for s in config.scenes()}
+            if props.scene_id not in known:
+                raise InvalidObservation(f"properties.scene_id: unknown scene '{props.scene_id}'")
+            if props.site not in known[props.scene_id]["sites"]:
+                raise InvalidObservation(
+                    f"properties.scene_id: scene '{props.scene_id}' does not cover site '{props.site}'"
+                )
+        return feature
+
+    def collection_doc(request: Request, cid: str) -> dict[str, Any]:
+        base = base_url(request)
+        doc: dict[str, Any] = {
+            "id": cid,
+            "title": cid,
+            "description": COLLECTIONS[cid],
+            "itemType": "feature",
+            "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+            "links": [
+                {
+                    "rel": "self",
+                    "href": f"{base}/api/collections/{cid}",
+                    "type": "application/json",
+                },
+                {"rel": "items", "href": f"{base}/api/collections/{cid}/items", "type": GEOJSON},
+                {
+                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                    "href": f"{base}/api/collections/{cid}/queryables",
+                    "type": "application/schema+json",
+                },
+            ],
+        }
+        boxes = [s.bbox for s in config.sites.values()]
+        doc["extent"] = {
+            "spatial": {
+                "bbox": [
+                    [
+                        min(b[0] for b in boxes),
+                        min(b[1] for b in boxes),
+                        max(b[2] for b in boxes),
+                        max(b[3] for b in boxes),
+                    ]
+                ],
+                "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            },
+            "temporal": {
+                "interval": [[None, None]],
+                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+            },
+        }
+        return doc
+
+    def known(cid: str) -> None:
+        if cid not in COLLECTIONS:
+            raise CollectionNotFound(cid, list(COLLECTIONS))
+
+    @router.get("", summary="Landing page")
+    def landing(request: Request, f: str | None = None) -> Response:
+        base = base_url(request)
+        doc = {
+            "title": "tumen sightings",
+            "description": "Sightings of rail and sea traffic at the DPRK–Russia border, with sources.",
+            "links": [
+                {
+                    "rel": "self",
+                    "href": f"{base}/api",
+                    "type": "application/json",
+                    "title": "this document",
+                },
+                {
+                    "rel": "service-desc",
+                    "href": f"{base}/openapi.json",
+                    "type": "application/vnd.oai.openapi+json;version=3.1",
+                    "title": "the API definition",
+                },
+                {
+                    "rel": "service-doc",
+                    "href": f"{base}/docs",
+                    "type": "text/html",
+                    "title": "the API documentation",
+                },
+                {
+                    "rel": "conformance",
+                    "href": f"{base}/api/conformance",
+                    "type": "application/json",
+                    "title": "conformance classes",
+                },
+                {
+                    "rel": "data",
+                    "href": f"{base}/api/collections",
+                    "type": "application/json",
+                    "title": "collections",
+                },
+            ],
+        }
+        return _respond(request, doc, "tumen sightings", geo=False, f=f)
+
+    @router.get("/conformance", summary="Conformance classes")
+    def conformance(request: Request, f: str | None = None) -> Response:
+        return _respond(request, {"conformsTo": CONFORMANCE}, "Conformance", geo=False, f=f)
+
+    @router.get("/collections", summary="Collections")
+    def collections(request: Request, f: str | None = None) -> Response:
+        base = base_url(request)
+        doc = {
+            "links": [
+                {"rel": "self", "href": f"{base}/api/collections", "type": "application/json"}
+            ],
+            "collections": [collection_doc(request, cid) for cid in COLLECTIONS],
+        }
+        return _respond(request, doc, "Collections", geo=False, f=f)
+
+    @router.get("/collections/{cid}", summary="A collection")
+    def collection(request: Request, cid: str, f: str | None = None) -> Response:
+        known(cid)
+        return _respond(request, collection_doc(request, cid), cid, geo=False, f=f)
+
+    @router.get("/collections/{cid}/queryables", summary="Queryable properties (JSON Schema)")
+    def queryables(request: Request, cid: str, f: str | None = None) -> Response:
+        known(cid)
+        schema = ObservationProps.model_json_schema()["properties"]
+        props = (
+            {
+                k: {
+                    "title": k,
+                    **{
+                        kk: vv
+                        for kk, vv in schema[k].items()
+                        if kk in ("type", "enum", "anyOf", "format", "description")
+                    },
+                }
+                for k in FILTERABLE
+            }
+            if cid == "observations"
+            else {}
+        )
+        props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
+        if cid == "observations":
+            props["datetime"] = {
+                "type": "string",
+                "format": "date-time",
+                "title": "observed_at … observed_until",
+            }
+        doc = {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": f"{base_url(request)}/api/collections/{cid}/queryables",
+            "type": "object",
+            "title": cid,
+            "properties": props,
+            "additionalProperties": False,
+        }
+        return JSONResponse(doc, media_type="application/schema+json")
+
+    @router.options("/collections/{cid}/items", include_in_schema=False)
+    def items_options(cid: str) -> Response:
+        known(cid)
+        allow = "GET, HEAD, POST, OPTIONS" if cid == "observations" else "GET, HEAD, OPTIONS"
+        return Response(status_code=204, headers={"Allow": allow})
+
+    @router.options("/collections/{cid}/items/{fid}", include_in_schema=False)
+    def item_options(cid: str, fid: str) -> Response:
+        known(cid)
+        allow = (
+            "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
+            if cid == "observations"
+            else "GET, HEAD, OPTIONS"
+        )
+        return Response(status_code=204, headers={"Allow": allow})
+
+    def page_links(request: Request, cid: str, q: StoreQuery, matched: int) -> list[dict[str, str]]:
+        base = base_url(request)
+        url = f"{base}/api/collections/{cid}/items"
+        params = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")
+        ]
+
+        def at(offset: int) -> str:
+            return (
+                url + "?" + urlencode([*params, ("limit", str(q.limit)), ("offset", str(offset))])
+            )
+
+        links = [
+            {"rel": "self", "href": at(q.offset), "type": GEOJSON},
+            {
+                "rel": "collection",
+                "href": f"{base}/api/collections/{cid}",
+                "type": "application/json",
+            },
+        ]
+        if q.offset + q.limit < matched:
+            links.append({"rel": "next", "href": at(q.offset + q.limit), "type": GEOJSON})
+        if q.offset > 0:
+            links.append({"rel": "prev", "href": at(max(0, q.offset - q.limit)), "type": GEOJSON})
+        return links
+
+    def derived_features(cid: str, q: StoreQuery) -> list[dict[str, Any]]:
+        """sites, scenes and tracks: built on request and filtered in memory (they are few)."""
+        if cid == "sites":
+            feats = [
+                {
+                    "type": "Feature",
+                    "id": s.id,
+                    "geometry": mapping(box(*s.bbox)),
+                    "properties": {
+                        "name": s.name,
+                        "description": s.description,
+                        "centre": list(s.centre),
+                        "baseline": s.baseline,
+                    },
+                }
+                for s in config.sites.values()
+            ]
+        elif cid == "scenes":
+            feats = [
+                {
+                    "type": "Feature",
+                    "id": s["id"],
+                    "geometry": mapping(box(*s["bbox"])),
+                    "properties": {k: v for k, v in s.items() if k not in ("id", "bbox")},
+                }
+                for s in config.scenes()
+            ]
+        else:
+            everything = store().query(StoreQuery(limit=1_000_000))
+            feats = build_tracks(everything.features)
+        if q.bbox is not None:
+            feats = [f for f in feats if shape(f["geometry"]).intersects(box(*q.bbox))]
+        return feats
+
+    @router.get("/collections/{cid}/items", summary="Features of a collection")
+    def items(
+        request: Request,
+        cid: str,
+        bbox: Annotated[
+            str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")
+        ] = None,
+        datetime: Annotated[
+            str | None, Query(description="instant or interval a/b, '..' open")
+        ] = None,
+        limit: Annotated[
+            int | None, Query(ge=1, description=f"default 100; capped at {MAX_LIMIT}")
+        ] = None,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        sortby: Annotated[str | None, Query(description="observed_at or -observed_at")] = None,
+        site: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        scene_id: str | None = None,
+        track_id: str | None = None,
+        method: str | None = None,
+        f: str | None = None,
+    ) -> Response:
+        known(cid)
+        q = parse_query(
+            bbox=bbox,
+            datetime_=datetime,
+            limit=limit,
+            offset=offset,
+            sortby=sortby,
+            equals={
+                "site": site,
+                "kind": kind,
+                "status": status,
+                "scene_id": scene_id,
+                "track_id": track_id,
+                "method": method,
+            },
+        )
+        base = base_url(request)
+        if cid == "observations":
+            page = store().query(q)
+            feats = [o.feature() for o in page.features]
+            matched = page.matched
+        else:
+            every = derived_features(cid, q)
+            matched = len(every)
+            feats = every[q.offset : q.offset + q.limit]
+        for feat in feats:
+            feat["links"] = [
+                {
+                    "rel": "self",
+                    "href": f"{base}/api/collections/{cid}/items/{feat['id']}",
+                    "type": GEOJSON,
+                }
+            ]
+        from datetime import UTC
+        from datetime import datetime as dt
+
+        doc = {
+            "type": "FeatureCollection",
+            "features": feats,
+            "numberMatched": matched,
+            "numberReturned": len(feats),
+            "timeStamp": dt.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "links": page_links(request, cid, q, matched),
+        }
+        return _respond(request, doc, f"{cid} items", geo=True, f=f)
+
+    @router.get("/collections/{cid}/items/{fid}", summary="One feature")
+    def item(request: Request, cid: str, fid: str, f: str | None = None) -> Response:
+        known(cid)
+        base = base_url(request)
+        links = [
+            {"rel": "self", "href": f"{base}/api/collections/{cid}/items/{fid}", "type": GEOJSON},
+            {
+                "rel": "collection",
+                "href": f"{base}/api/collections/{cid}",
+                "type": "application/json",
+            },
+        ]
+        if cid == "observations":
+            stored = store().get(fid)
+            links.append(
+                {
+                    "rel": "version-history",
+                    "href": f"{base}/api/collections/{cid}/items/{fid}/history",
+                    "type": "application/json",
+                }
+            )
+            return _respond(
+                request,
+                stored.feature(links),
+                fid,
+                geo=True,
+                f=f,
+                headers={"ETag": _etag(stored.version)},
+            )
+        match = [x for x in derived_features(cid, StoreQuery()) if x["id"] == fid]
+        if not match:
+            raise FeatureNotFound(cid, fid)
+        return _respond(request, {**match[0], "links": links}, fid, geo=True, f=f)
+
+    @router.get("/collections/{cid}/items/{fid}/history", summary="Every change of a sighting")
+    def history(cid: str, fid: str) -> dict[str, Any]:
+        if cid != "observations":
+            raise (
+                ReadOnlyCollection(cid)
+                if cid in COLLECTIONS
+                else CollectionNotFound(cid, list(COLLECTIONS))
+            )
+        return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
+
+    def writable(cid: str) -> None:
+        known(cid)
+        if cid != "observations":
+            raise ReadOnlyCollection(cid)
+
+    @router.post("/collections/{cid}/items", status_code=201, summary="Add a sighting")
+    async def create(request: Request, cid: str, actor: str = Depends(check_key)) -> Response:
+        writable(cid)
+        feature = validate(await read_body(request))
+        stored = store().create(feature, actor=actor)
+        location = f"{base_url(request)}/api/collections/{cid}/items/{stored.id}"
+        return JSONResponse(
+            stored.feature(),
+            status_code=201,
+            media_type=GEOJSON,
+            headers={"Location": location, "ETag": _etag(stored.version)},
+        )
+
+    @router.put("/collections/{cid}/items/{fid}", summary="Replace a sighting")
+    async def replace(
+        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
+    ) -> Response:
+        writable(cid)
+        feature = validate(await read_body(request))
+        stored = store().replace(fid, feature, actor=actor, if_version=_if_match(request))
+        return JSONResponse(
+            stored.feature(), media_type=GEOJSON, headers={"ETag": _etag(stored.version)}
+        )
+
+    @router.patch("/collections/{cid}/items/{fid}", summary="Update a sighting (JSON merge patch)")
+    async def patch(
+        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
+    ) -> Response:
+        writable(cid)
+        body = await read_body(request)
+        if not isinstance(body, dict):
+            raise InvalidObservation("body: a merge patch is a JSON object")
+        current = store().get(fid).feature()
+        merged = _merge(current, body)
+        feature = validate(merged)
+        stored = store().patch(fid, feature, actor=actor, if_version=_if_match(request))
+        return JSONResponse(
+            stored.feature(), media_type=GEOJSON, headers={"ETag": _etag(stored.version)}
+        )
+
+    @router.delete("/collections/{cid}/items/{fid}", status_code=204, summary="Delete a sighting")
+    def delete(request: Request, cid: str, fid: str, actor: str = Depends(check_key)) -> Response:
+        writable(cid)
+        store().delete(fid, actor=actor, if_version=_if_match(request))
+        return Response(status_code=204)
+
+    @router.get("/collections/observations/activity", summary="Activity per period vs the baseline")
+    def activity(
+        site: str,
+        kind: str | None = None,
+        interval: Interval = "day",
+        datetime: str | None = None,
+    ) -> dict[str, Any]:
+        if site not in config.sites:
+            raise InvalidQuery(f"site: unknown site '{site}'; known: {', '.join(config.sites)}")
+        start, end = parse_datetime(datetime)
+        equals = {"site": site} | ({"kind": kind} if kind else {})
+        page = store().query(StoreQuery(start=start, end=end, equals=equals, limit=1_000_000))
+        return {
+            "site": site,
+            "kind": kind,
+            "interval": interval,
+            "series": activity_series(page.features, interval),
+            "baseline": config.sites[site].baseline,
+        }
+
+    return router
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge(out.get(key), value)
+    return out

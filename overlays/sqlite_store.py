@@ -1,0 +1,317 @@
+"""ObservationStore on SQLite: WAL, an R*Tree over bounding boxes, an index on time, history rows."""
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import shape
+
+from overlays.errors import FeatureNotFound, VersionConflict
+from overlays.models import SERVER_FIELDS, ObservationIn, StoredObservation
+from overlays.store import FILTERABLE, Change, Page, Query
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS observations (
+    id              TEXT PRIMARY KEY,
+    site            TEXT NOT NULL,
+    scene_id        TEXT,
+    kind            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    track_id        TEXT,
+    t0              REAL NOT NULL,      -- observed_at, UTC seconds
+    t1              REAL NOT NULL,      -- observed_until or observed_at
+    version         INTEGER NOT NULL,
+    geometry        TEXT NOT NULL,      -- GeoJSON
+    properties      TEXT NOT NULL       -- JSON, with the server-kept fields
+);
+CREATE INDEX IF NOT EXISTS observations_t0 ON observations(t0);
+CREATE INDEX IF NOT EXISTS observations_site ON observations(site, t0);
+CREATE VIRTUAL TABLE IF NOT EXISTS observations_bbox USING rtree(rid, minx, maxx, miny, maxy);
+CREATE TABLE IF NOT EXISTS observation_history (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    feature_id      TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    version         INTEGER NOT NULL,
+    before          TEXT,
+    after           TEXT
+);
+CREATE INDEX IF NOT EXISTS observation_history_fid ON observation_history(feature_id, seq);
+"""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class SQLiteStore:
+    """The default store, in the data dir's SQLite file (shared with the scenes catalog)."""
+
+    def __init__(self, database: Path) -> None:
+        self.database = Path(database)
+        self.database.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.database, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+        finally:
+            db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.database, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.database, timeout=30)
+        try:
+            yield db
+        finally:
+            db.close()
+
+    # --- reads ----------------------------------------------------------------------------------
+    @staticmethod
+    def _row(row: tuple[Any, ...]) -> StoredObservation:
+        fid, version, geometry, properties = row
+        return StoredObservation(
+            id=fid,
+            version=version,
+            geometry=json.loads(geometry),
+            properties=json.loads(properties),
+        )
+
+    def get(self, fid: str) -> StoredObservation:
+        """One record, or FeatureNotFound."""
+        with self._read() as db:
+            row = db.execute(
+                "SELECT id, version, geometry, properties FROM observations WHERE id = ?", (fid,)
+            ).fetchone()
+        if row is None:
+            raise FeatureNotFound("observations", fid)
+        return self._row(row)
+
+    def query(self, q: Query) -> Page:
+        """Records matching ``q`` (bbox intersects, time interval intersects, properties equal)."""
+        where, params = [], []  # type: ignore[var-annotated]
+        join = ""
+        if q.bbox is not None:
+            join = "JOIN observations_bbox b ON b.rid = o.rowid"
+            where.append("b.minx <= ? AND b.maxx >= ? AND b.miny <= ? AND b.maxy >= ?")
+            params += [q.bbox[2], q.bbox[0], q.bbox[3], q.bbox[1]]
+        if q.end is not None:
+            where.append("o.t0 <= ?")
+            params.append(q.end.timestamp())
+        if q.start is not None:
+            where.append("o.t1 >= ?")
+            params.append(q.start.timestamp())
+        for name, value in q.equals.items():
+            if name not in FILTERABLE:  # never interpolate a name that is not ours
+                raise ValueError(name)
+            where.append(f"o.{name} = ?")
+            params.append(value)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        order = "DESC" if q.descending else "ASC"
+        with self._read() as db:
+            matched = db.execute(
+                f"SELECT count(*) FROM observations o {join} {clause}", params
+            ).fetchone()[0]
+            rows = db.execute(
+                f"SELECT o.id, o.version, o.geometry, o.properties FROM observations o {join} "
+                f"{clause} ORDER BY o.t0 {order}, o.id {order} LIMIT ? OFFSET ?",
+                [*params, q.limit, q.offset],
+            ).fetchall()
+        return Page([self._row(r) for r in rows], matched)
+
+    def history(self, fid: str) -> list[Change]:
+        """Every change of a record, oldest first (kept after deletion)."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT seq, feature_id, action, actor, at, version, before, after "
+                "FROM observation_history WHERE feature_id = ? ORDER BY seq",
+                (fid,),
+            ).fetchall()
+        if not rows:
+            raise FeatureNotFound("observations", fid)
+        return [
+            Change(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                json.loads(r[6]) if r[6] else None,
+                json.loads(r[7]) if r[7] else None,
+            )
+            for r in rows
+        ]
+
+    # --- writes ---------------------------------------------------------------------------------
+    def _current(self, db: sqlite3.Connection, fid: str) -> tuple[int, StoredObservation]:
+        row = db.execute(
+            "SELECT rowid, id, version, geometry, properties FROM observations WHERE id = ?", (fid,)
+        ).fetchone()
+        if row is None:
+            raise FeatureNotFound("observations", fid)
+        return row[0], self._row(row[1:])
+
+    def _write(
+        self,
+        db: sqlite3.Connection,
+        fid: str,
+        feature: ObservationIn,
+        *,
+        version: int,
+        created_at: str,
+        rowid: int | None,
+    ) -> StoredObservation:
+        props = feature.properties.model_dump(mode="json", exclude=set(SERVER_FIELDS))  # type: ignore[union-attr]
+        now = _now()
+        props.update(created_at=created_at, updated_at=now, version=version)
+        geometry = feature.geometry.model_dump(mode="json", exclude_none=True)  # type: ignore[union-attr]
+        p = feature.properties
+        t0 = p.observed_at.timestamp()  # type: ignore[union-attr]
+        t1 = p.observed_until.timestamp() if p.observed_until else t0  # type: ignore[union-attr]
+        values = (
+            p.site,
+            p.scene_id,
+            p.kind,
+            p.status,
+            p.method,
+            p.track_id,
+            t0,
+            t1,
+            version,  # type: ignore[union-attr]
+            json.dumps(geometry),
+            json.dumps(props, ensure_ascii=False),
+        )
+        if rowid is None:
+            cur = db.execute(
+                "INSERT INTO observations (site, scene_id, kind, status, method, track_id, t0, t1, "
+                "version, geometry, properties, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, fid),
+            )
+            rowid = cur.lastrowid
+        else:
+            db.execute(
+                "UPDATE observations SET site=?, scene_id=?, kind=?, status=?, method=?, track_id=?, "
+                "t0=?, t1=?, version=?, geometry=?, properties=? WHERE rowid=?",
+                (*values, rowid),
+            )
+            db.execute("DELETE FROM observations_bbox WHERE rid = ?", (rowid,))
+        minx, miny, maxx, maxy = shape(geometry).bounds
+        db.execute(
+            "INSERT INTO observations_bbox (rid, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)",
+            (rowid, minx, maxx, miny, maxy),
+        )
+        return StoredObservation(id=fid, version=version, geometry=geometry, properties=props)
+
+    @staticmethod
+    def _log(
+        db: sqlite3.Connection,
+        fid: str,
+        action: str,
+        actor: str,
+        version: int,
+        before: StoredObservation | None,
+        after: StoredObservation | None,
+    ) -> None:
+        db.execute(
+            "INSERT INTO observation_history (feature_id, action, actor, at, version, before, after) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (
+                fid,
+                action,
+                actor,
+                _now(),
+                version,
+                json.dumps(before.feature(), ensure_ascii=False) if before else None,
+                json.dumps(after.feature(), ensure_ascii=False) if after else None,
+            ),
+        )
+
+    def create(
+        self, feature: ObservationIn, *, actor: str, fid: str | None = None
+    ) -> StoredObservation:
+        """Insert a new record (a new id unless one is given) and its 'create' history line."""
+        fid = fid or f"obs-{uuid.uuid4().hex[:12]}"
+        with self._tx() as db:
+            if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
+                from overlays.errors import InvalidObservation
+
+                raise InvalidObservation(f"id: feature '{fid}' already exists")
+            stored = self._write(db, fid, feature, version=1, created_at=_now(), rowid=None)
+            self._log(db, fid, "create", actor, 1, None, stored)
+        return stored
+
+    def create_many(self, features: list[tuple[str | None, ObservationIn]], *, actor: str) -> int:
+        """Insert many records in one transaction: all or nothing."""
+        with self._tx() as db:
+            for fid, feature in features:
+                fid = fid or f"obs-{uuid.uuid4().hex[:12]}"
+                if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
+                    db.execute(
+                        "DELETE FROM observations_bbox WHERE rid = (SELECT rowid FROM observations WHERE id = ?)",
+                        (fid,),
+                    )
+                    db.execute("DELETE FROM observations WHERE id = ?", (fid,))
+                stored = self._write(db, fid, feature, version=1, created_at=_now(), rowid=None)
+                self._log(db, fid, "create", actor, 1, None, stored)
+        return len(features)
+
+    def _update(
+        self, fid: str, feature: ObservationIn, *, actor: str, if_version: int | None, action: str
+    ) -> StoredObservation:
+        with self._tx() as db:
+            rowid, before = self._current(db, fid)
+            if if_version is not None and if_version != before.version:
+                raise VersionConflict(fid, before.version)
+            stored = self._write(
+                db,
+                fid,
+                feature,
+                version=before.version + 1,
+                created_at=before.properties.get("created_at", _now()),
+                rowid=rowid,
+            )
+            self._log(db, fid, action, actor, stored.version, before, stored)
+        return stored
+
+    def replace(
+        self, fid: str, feature: ObservationIn, *, actor: str, if_version: int | None = None
+    ) -> StoredObservation:
+        """Replace a record whole (PUT)."""
+        return self._update(fid, feature, actor=actor, if_version=if_version, action="replace")
+
+    def patch(
+        self, fid: str, merged: ObservationIn, *, actor: str, if_version: int | None = None
+    ) -> StoredObservation:
+        """Store the result of a merge patch (validated by the caller)."""
+        return self._update(fid, merged, actor=actor, if_version=if_version, action="patch")
+
+    def delete(self, fid: str, *, actor: str, if_version: int | None = None) -> None:
+        """Remove a record; its history stays."""
+        with self._tx() as db:
+            rowid, before = self._current(db, fid)
+            if if_version is not None and if_version != before.version:
+                raise VersionConflict(fid, before.version)
+            db.execute("DELETE FROM observations_bbox WHERE rid = ?", (rowid,))
+            db.execute("DELETE FROM observations WHERE rowid = ?", (rowid,))
+            self._log(db, fid, "delete", actor, before.version + 1, before, None)
