@@ -11,6 +11,7 @@ from rasterio.io import MemoryFile
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from overlays.sqlite_store import SQLiteStore
 from tiles.catalog import Catalog, Scene
 from tiles.errors import SceneNotFound
 from tiles.ingest import describe_cog, to_cog
@@ -18,6 +19,7 @@ from tiles.sites import load_sites
 from tumen.demo.draw import COLOURS, fill, stamp
 from tumen.demo.episodes import DEMO_SCENES, DemoScene, scene
 from tumen.demo.layout import CRS
+from tumen.demo.sightings import load_demo_sightings
 from tumen.demo.world import fresh_canvas
 from tumen.settings import Settings
 
@@ -80,6 +82,13 @@ def build_demo(
     if demo_exists(catalog) and not force:
         console.print(f"demo data set present in {settings.data_dir} ({len(DEMO_SCENES)} scenes)")
         return [catalog.get(s.id) for s in DEMO_SCENES]
+    registered = _draw_all(settings, catalog, console)
+    n = load_demo_sightings(SQLiteStore(settings.database))
+    console.print(f"loaded {n} reported sightings, each with its sources")
+    return registered
+
+
+def _draw_all(settings: Settings, catalog: Catalog, console: Console) -> list[Scene]:
     sites = load_sites(settings.sites_file)
     settings.scenes_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -102,27 +111,37 @@ def build_demo(
         task = progress.add_task("draw demo scenes", total=len(jobs))
         for path in pool.map(_render, jobs):
             spec = scene(Path(path).stem)
-            registered.append(
-                catalog.add(
-                    describe_cog(
-                        Path(path),
-                        scene_id=spec.id,
-                        when=spec.datetime,
-                        sites=sites,
-                        provider=PROVIDER,
-                        licence=LICENCE,
-                        description=spec.description(),
-                        synthetic=True,
-                        data_dir=settings.data_dir,
-                    )
-                )
+            described = describe_cog(
+                Path(path),
+                scene_id=spec.id,
+                when=spec.datetime,
+                sites=sites,
+                provider=PROVIDER,
+                licence=LICENCE,
+                description=spec.description(),
+                synthetic=True,
+                data_dir=settings.data_dir,
             )
+            registered.append(catalog.add(_keep_baked(catalog, described)))
             progress.advance(task)
     console.print(
         f"drew {len(registered)} synthetic scenes in {time.perf_counter() - started:.1f} s "
         f"into {settings.scenes_dir}"
     )
     return sorted(registered, key=lambda s: (s.datetime, s.id))
+
+
+def _keep_baked(catalog: Catalog, scene: Scene) -> Scene:
+    """A rebuilt scene with the same bytes keeps its archive (same seed, same version)."""
+    try:
+        before = catalog.get(scene.id)
+    except SceneNotFound:
+        return scene
+    if before.version != scene.version:
+        return scene
+    return scene.model_copy(
+        update={"tile_format": before.tile_format, "baked_version": before.baked_version}
+    )
 
 
 def _area(bounds: tuple[float, float, float, float]) -> float:
