@@ -179,12 +179,12 @@ class SQLiteStore:
         feature: ObservationIn,
         *,
         version: int,
-        created_at: str,
+        created_at: str | None,
         rowid: int | None,
     ) -> StoredObservation:
         props = feature.properties.model_dump(mode="json", exclude=set(SERVER_FIELDS))  # type: ignore[union-attr]
         now = _now()
-        props.update(created_at=created_at, updated_at=now, version=version)
+        props.update(created_at=created_at or now, updated_at=now, version=version)
         geometry = feature.geometry.model_dump(mode="json", exclude_none=True)  # type: ignore[union-attr]
         p = feature.properties
         t0 = p.observed_at.timestamp()  # type: ignore[union-attr]
@@ -257,7 +257,7 @@ class SQLiteStore:
                 from overlays.errors import InvalidObservation
 
                 raise InvalidObservation(f"id: feature '{fid}' already exists")
-            stored = self._write(db, fid, feature, version=1, created_at=_now(), rowid=None)
+            stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
             self._log(db, fid, "create", actor, 1, None, stored)
         return stored
 
@@ -272,7 +272,7 @@ class SQLiteStore:
                         (fid,),
                     )
                     db.execute("DELETE FROM observations WHERE id = ?", (fid,))
-                stored = self._write(db, fid, feature, version=1, created_at=_now(), rowid=None)
+                stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
                 self._log(db, fid, "create", actor, 1, None, stored)
         return len(features)
 
