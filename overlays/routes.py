@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import ValidationError
 from shapely.geometry import box, mapping, shape
 
 from overlays import html
@@ -29,6 +28,7 @@ from overlays.sites import SiteInfo
 from overlays.store import FILTERABLE, ObservationStore
 from overlays.store import Query as StoreQuery
 from overlays.tracks import build_tracks
+from overlays.validate import check_feature
 
 GEOJSON = "application/geo+json"
 CONFORMANCE = [
@@ -136,38 +136,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
             raise InvalidQuery(f"body: malformed JSON ({err})") from err
 
     def validate(doc: Any) -> ObservationIn:
-        if not isinstance(doc, dict) or doc.get("type") != "Feature":
-            raise InvalidObservation("body: expected a GeoJSON Feature")
-        doc = {
-            k: v for k, v in doc.items() if k in ("type", "geometry", "properties", "id", "bbox")
-        }
-        try:
-            feature = ObservationIn.model_validate(doc)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"] if not isinstance(p, int) or True)
-            message = first["msg"].removeprefix("Value error, ")
-            raise InvalidObservation(f"{where}: {message}") from err
-        props: ObservationProps = feature.properties  # type: ignore[assignment]
-        site = config.sites.get(props.site)
-        if site is None:
-            raise InvalidObservation(
-                f"properties.site: unknown site '{props.site}'; known: {', '.join(config.sites)}"
-            )
-        bounds = shape(feature.geometry.model_dump()).bounds  # type: ignore[union-attr]
-        if not site.contains(bounds):
-            raise InvalidObservation(
-                f"geometry: outside site '{site.id}' (bbox {site.bbox} with a margin)"
-            )
-        if props.scene_id is not None:
-            known = {s["id"]: s for s in config.scenes()}
-            if props.scene_id not in known:
-                raise InvalidObservation(f"properties.scene_id: unknown scene '{props.scene_id}'")
-            if props.site not in known[props.scene_id]["sites"]:
-                raise InvalidObservation(
-                    f"properties.scene_id: scene '{props.scene_id}' does not cover site '{props.site}'"
-                )
-        return feature
+        return check_feature(doc, config.sites, config.scenes())
 
     def collection_doc(request: Request, cid: str) -> dict[str, Any]:
         base = base_url(request)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,8 @@ from tumen.settings import Settings
 app = typer.Typer(help="tumen: dated imagery of the DPRK–Russia border, served as tiles.")
 scenes_app = typer.Typer(help="The scenes catalog.")
 app.add_typer(scenes_app, name="scenes")
+sightings_app = typer.Typer(help="The sightings (observations).")
+app.add_typer(sightings_app, name="sightings")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -214,6 +216,54 @@ def ingest(
     console.print(f"registered scene [bold]{scene.id}[/bold] covering {', '.join(scene.sites)}")
     if bake_tiles:
         bake_scenes(settings, [scene])
+
+
+def _scene_dicts(settings: Settings) -> list[dict[str, Any]]:
+    from tumen.app import scene_footprints
+
+    return scene_footprints(_catalog(settings))
+
+
+@sightings_app.command("import")
+def sightings_import(
+    file: Annotated[Path, typer.Argument(help="A GeoJSON FeatureCollection of sightings.")],
+) -> None:
+    """Add every sighting of a file, or none: the first bad feature is named and nothing is written."""
+    from overlays.io import ImportFailed, read_features
+    from overlays.sites import load_sites as load_overlay_sites
+    from overlays.sqlite_store import SQLiteStore
+
+    settings = Settings()
+    try:
+        if not file.is_file():
+            raise ImportFailed(f"{file}: no such file")
+        features = read_features(
+            file, load_overlay_sites(settings.sites_file), _scene_dicts(settings)
+        )
+    except ImportFailed as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    n = SQLiteStore(settings.database).create_many(features, actor=f"import:{file.name}")
+    console.print(f"imported {n} sightings from {file}")
+
+
+@sightings_app.command("export")
+def sightings_export(
+    fmt: Annotated[str, typer.Option("--format", help="geojson or gpkg")] = "geojson",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output file.")] = None,
+) -> None:
+    """Write every sighting to GeoJSON or a GeoPackage."""
+    from overlays.io import export_geojson, export_gpkg
+    from overlays.sqlite_store import SQLiteStore
+
+    if fmt not in ("geojson", "gpkg"):
+        err.print(f"[red]error:[/red] --format must be geojson or gpkg, not '{fmt}'")
+        raise typer.Exit(2)
+    settings = Settings()
+    dst = out or Path(f"sightings.{fmt}")
+    store = SQLiteStore(settings.database)
+    n = export_geojson(store, dst) if fmt == "geojson" else export_gpkg(store, dst)
+    console.print(f"wrote {n} sightings to {dst}")
 
 
 def main() -> None:
