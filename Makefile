@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+WEB_STAMP := web/vendor/.stamp
 
 .PHONY: setup serve test lint format demo clean system bench interop-setup
 
-setup: $(STAMP) system
+setup: $(STAMP) $(WEB_STAMP) system
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +17,17 @@ $(STAMP): $(VENV)/bin/python pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages, installed once per machine: GDAL's tools and QGIS (PyQGIS runs on /usr/bin/python3).
+# The map's JavaScript: pinned in web/package-lock.json, copied into web/vendor (served locally).
+$(WEB_STAMP): web/package.json web/package-lock.json web/vendor.mjs
+	cd web && npm ci --no-audit --no-fund --loglevel=error && node vendor.mjs
+	touch $(WEB_STAMP)
+
+# Debian packages, installed once per machine: GDAL's tools, QGIS (PyQGIS runs on /usr/bin/python3)
+# and Chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download one).
 system:
 	@missing=""; command -v gdalinfo >/dev/null || missing="$$missing gdal-bin"; \
 	QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing="$$missing qgis python3-qgis"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -52,7 +60,7 @@ format:
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache web/node_modules web/vendor
 
 # Benchmarks (not tests): Debian's wrk and nginx, then the tile benchmark on the demo data.
 bench: setup

@@ -115,6 +115,7 @@ def catalog_router() -> APIRouter:
                     "provider": s.provider,
                     "attribution": attribution(s),
                     "description": s.description,
+                    "bbox": list(s.geographic_bounds),
                 }
                 for s in scenes
             ],

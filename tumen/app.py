@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
 
 from overlays.errors import STATUS_CODES as OVERLAYS_STATUS_CODES
 from overlays.routes import FeaturesConfig, features_router
@@ -23,6 +22,7 @@ from tumen import __version__
 from tumen.connect import qgis_router
 from tumen.errors import add_exception_handlers
 from tumen.settings import Settings
+from tumen.web import add_map
 
 
 def scene_footprints(catalog: Catalog) -> list[dict[str, Any]]:
@@ -95,8 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Liveness for the container healthcheck."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    add_map(app, settings.web_dir)
     return app

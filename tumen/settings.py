@@ -21,6 +21,9 @@ class Settings(BaseSettings):
         PACKAGE_DIR / "sites.json",
         description="The one file that names the sites and their bboxes.",
     )
+    web_dir: Path = Field(
+        PACKAGE_DIR.parent / "web", description="The map page and its vendored JS."
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)

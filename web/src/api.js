@@ -1,0 +1,37 @@
+// Talking to tumen: JSON in and out; an API error becomes an Error carrying the API's message.
+
+export async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  return parse(response);
+}
+
+export async function send(method, url, body, { key, etag } = {}) {
+  const headers = { "Content-Type": "application/geo+json", Accept: "application/geo+json" };
+  if (key) headers["X-API-Key"] = key;
+  if (etag) headers["If-Match"] = etag;
+  const response = await fetch(url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return parse(response);
+}
+
+async function parse(response) {
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let doc = null;
+  try {
+    doc = text ? JSON.parse(text) : null;
+  } catch {
+    doc = null;
+  }
+  if (!response.ok) {
+    let detail = doc && doc.detail !== undefined ? doc.detail : text || response.statusText;
+    if (Array.isArray(detail)) detail = detail.map((d) => `${(d.loc || []).join(".")}: ${d.msg}`).join("; ");
+    const error = new Error(`${response.status}: ${detail}`);
+    error.status = response.status;
+    throw error;
+  }
+  return doc;
+}

@@ -1,0 +1,187 @@
+// The map page: wires site and date choice, imagery, sightings, compare, measure, annotate, share.
+import { getJSON } from "./api.js";
+import { el, clear, message } from "./dom.js";
+import { readHash, writeHash } from "./state.js";
+import { sightingsLayer, renderList, legend } from "./sightings.js";
+import { createPanes, Swipe } from "./compare.js";
+import { Measure } from "./measure.js";
+import { Annotator, initKeyInput } from "./annotate.js";
+import { showActivity } from "./activity.js";
+import { showQgis } from "./qgis.js";
+
+const view = { site: null, scenes: [], scene: null, compare: null, sightingDates: new Set() };
+const layers = { imagery: null, sightings: null, compareImagery: null, compareSightings: null };
+const renderers = {};
+let map;
+let swipe;
+let restoring = readHash();
+
+function tilesUrl(site, scene) {
+  return `/sites/${site}/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg?datetime=${encodeURIComponent(scene.datetime)}`;
+}
+
+function dayWindow(scene) {
+  const day = scene.datetime.slice(0, 10);
+  const offset = scene.datetime.slice(19) || "Z";
+  return `${day}T00:00:00${offset}/${day}T23:59:59${offset}`;
+}
+
+function bounds(scene) {
+  const [w, s, e, n] = scene.bbox;
+  return L.latLngBounds([s, w], [n, e]);
+}
+
+async function sightingsFor(scene, side) {
+  const url = `/api/collections/observations/items?site=${view.site}&limit=1000&datetime=${encodeURIComponent(dayWindow(scene))}`;
+  const doc = await getJSON(url);
+  const pane = side === "left" ? "leftSightings" : "rightSightings";
+  return sightingsLayer(doc, { pane, renderer: renderers[pane], onEdit: (f) => annotator.edit(f) });
+}
+
+function imagery(scene, side) {
+  return L.tileLayer(tilesUrl(view.site, scene), {
+    pane: side === "left" ? "leftImagery" : "rightImagery",
+    bounds: bounds(scene),
+    maxNativeZoom: 18,
+    maxZoom: 20,
+    attribution: scene.attribution,
+  });
+}
+
+function updateBadge() {
+  const synthetic = [view.scene, view.compare].some((s) => s && s.synthetic);
+  document.getElementById("badge").hidden = !synthetic;
+}
+
+function saveHash() {
+  const c = map.getCenter();
+  writeHash({
+    site: view.site,
+    date: view.scene ? view.scene.datetime : "",
+    compare: view.compare ? view.compare.datetime : "",
+    z: map.getZoom(),
+    lat: c.lat.toFixed(6),
+    lon: c.lng.toFixed(6),
+    layers: "imagery,sightings",
+  });
+}
+
+async function showScene(scene) {
+  view.scene = scene;
+  if (layers.imagery) layers.imagery.remove();
+  if (layers.sightings) layers.sightings.remove();
+  layers.imagery = imagery(scene, "left").addTo(map);
+  layers.sightings = (await sightingsFor(scene, "left")).addTo(map);
+  document.getElementById("date").value = scene.datetime;
+  for (const b of document.querySelectorAll(".timeline button")) b.classList.toggle("current", b.dataset.datetime === scene.datetime);
+  const info = clear(document.getElementById("scene-info"));
+  info.append(el("h2", {}, `Scene ${scene.id}`), el("p", {}, scene.description), el("p", { class: "attribution" }, scene.attribution));
+  updateBadge();
+  renderList(map, layers.sightings);
+  saveHash();
+}
+
+async function showCompare(scene) {
+  view.compare = scene;
+  if (layers.compareImagery) layers.compareImagery.remove();
+  if (layers.compareSightings) layers.compareSightings.remove();
+  layers.compareImagery = null;
+  layers.compareSightings = null;
+  if (scene) {
+    layers.compareImagery = imagery(scene, "right").addTo(map);
+    layers.compareSightings = (await sightingsFor(scene, "right")).addTo(map);
+  }
+  swipe.enable(Boolean(scene));
+  document.getElementById("compare").value = scene ? scene.datetime : "";
+  updateBadge();
+  saveHash();
+}
+
+async function loadSite(siteId, { fly = true } = {}) {
+  view.site = siteId;
+  const calendar = await getJSON(`/sites/${siteId}/calendar`);
+  view.scenes = calendar.scenes;
+  const observed = await getJSON(`/api/collections/observations/items?site=${siteId}&limit=10000`);
+  view.sightingDates = new Set(observed.features.map((f) => f.properties.observed_at.slice(0, 10)));
+  const dateSelect = clear(document.getElementById("date"));
+  const compareSelect = clear(document.getElementById("compare"));
+  compareSelect.append(el("option", { value: "" }, "—"));
+  const timeline = clear(document.getElementById("timeline"));
+  for (const scene of view.scenes) {
+    const label = `${scene.datetime.slice(0, 16).replace("T", " ")}${view.sightingDates.has(scene.date) ? " ●" : ""}`;
+    dateSelect.append(el("option", { value: scene.datetime }, label));
+    compareSelect.append(el("option", { value: scene.datetime }, label));
+    timeline.append(
+      el("button", {
+        type: "button", "data-datetime": scene.datetime, title: scene.description,
+        class: view.sightingDates.has(scene.date) ? "has-sightings" : null,
+        onclick: () => showScene(scene).catch(report),
+      }, scene.datetime.slice(0, 16).replace("T", " ")),
+    );
+  }
+  document.getElementById("site").value = siteId;
+  if (fly && view.scenes.length) map.fitBounds(bounds(view.scenes[view.scenes.length - 1]).pad(-0.2));
+  const wanted = view.scenes.find((s) => s.datetime === restoring.date) || view.scenes[view.scenes.length - 1];
+  if (wanted) await showScene(wanted);
+  const compare = view.scenes.find((s) => s.datetime === restoring.compare) || null;
+  await showCompare(compare);
+  showActivity(siteId).catch(report);
+  if (!document.getElementById("qgis").hidden) showQgis(siteId).catch(report);
+}
+
+function report(error) {
+  message(error.message || String(error));
+}
+
+let annotator;
+
+async function start() {
+  map = L.map("map", { zoomControl: true, maxZoom: 20 });
+  createPanes(map);
+  for (const pane of ["leftSightings", "rightSightings"]) renderers[pane] = L.svg({ pane });
+  map.attributionControl.setPrefix("Leaflet");
+  legend().addTo(map);
+  swipe = new Swipe(map);
+  const measure = new Measure(map, document.getElementById("measure"));
+  annotator = new Annotator(map, {
+    context: () => ({ site: view.site, scene: view.scene }),
+    onSaved: async () => {
+      if (view.scene) await showScene(view.scene);
+    },
+  });
+  map.on("pm:create", (e) => {
+    if (!measure.take(e.layer)) annotator.newShape(e.layer);
+  });
+  map.on("moveend", () => {
+    saveHash();
+    renderList(map, layers.sightings);
+  });
+  initKeyInput();
+  const sites = await getJSON("/sites");
+  const select = document.getElementById("site");
+  for (const s of sites.sites) select.append(el("option", { value: s.id }, s.name));
+  select.addEventListener("change", () => {
+    restoring = {};
+    loadSite(select.value).catch(report);
+  });
+  document.getElementById("date").addEventListener("change", (e) => {
+    const scene = view.scenes.find((s) => s.datetime === e.target.value);
+    if (scene) showScene(scene).catch(report);
+  });
+  document.getElementById("compare").addEventListener("change", (e) => {
+    showCompare(view.scenes.find((s) => s.datetime === e.target.value) || null).catch(report);
+  });
+  document.getElementById("qgis-toggle").addEventListener("click", () => {
+    const panel = document.getElementById("qgis");
+    panel.hidden = !panel.hidden;
+    if (!panel.hidden) showQgis(view.site).catch(report);
+  });
+  const site = sites.sites.some((s) => s.id === restoring.site) ? restoring.site : "bridge";
+  const hasView = restoring.z && restoring.lat && restoring.lon;
+  if (hasView) map.setView([Number(restoring.lat), Number(restoring.lon)], Number(restoring.z));
+  await loadSite(site, { fly: !hasView });
+  restoring = {};
+  document.body.dataset.ready = "true";
+}
+
+start().catch(report);
