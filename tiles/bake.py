@@ -29,7 +29,7 @@ def archive_path(data_dir: Path, scene_id: str) -> Path:
 
 
 def choose_format(cog: Path) -> str:
-    """JPEG for opaque imagery; PNG where there is transparency (alpha, nodata or a mask)."""
+    """WebP for opaque imagery (small, and transparent beyond the scene's edge); PNG otherwise."""
     with rasterio.open(cog) as ds:
         opaque = (
             ds.count == 3
@@ -37,7 +37,7 @@ def choose_format(cog: Path) -> str:
             and ds.nodata is None
             and all(flags == [rasterio.enums.MaskFlags.all_valid] for flags in ds.mask_flag_enums)
         )
-    return "jpg" if opaque else "png"
+    return "webp" if opaque else "png"
 
 
 def render_tile(src: SceneReader, x: int, y: int, z: int, fmt: str) -> bytes:

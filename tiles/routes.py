@@ -116,6 +116,7 @@ def catalog_router() -> APIRouter:
                     "attribution": attribution(s),
                     "description": s.description,
                     "bbox": list(s.geographic_bounds),
+                    "tile_format": s.tile_format if s.baked_version == s.version else None,
                 }
                 for s in scenes
             ],

@@ -29,9 +29,13 @@ class WmtsLayer:
 
 
 def formats_for(baked: str | None) -> list[str]:
-    """Offer the baked format first, so clients that take the first one get archived tiles."""
-    ordered = [baked] if baked in MEDIA_TYPES else []
-    return ordered + [f for f in ("png", "jpg") if f not in ordered]
+    """Offer the baked format first (if every client decodes it), so they get archived tiles.
+
+    WebP goes last: Qt builds without its image plugin (QGIS on Debian) cannot decode it.
+    """
+    ordered = [baked] if baked in ("png", "jpg") else []
+    rest = [f for f in ("png", "jpg") if f not in ordered]
+    return ordered + rest + (["webp"] if baked == "webp" else [])
 
 
 def wmts_time(when: datetime) -> str:

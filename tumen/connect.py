@@ -11,7 +11,7 @@ from tiles.wmts import wmts_time
 
 
 def connection_info(
-    base: str, sites: dict[str, Any], times: dict[str, list[str]]
+    base: str, sites: dict[str, Any], times: dict[str, list[str]], formats: dict[str, str]
 ) -> dict[str, Any]:
     """For each site: XYZ template, WMTS URL + layer + times, OAPIF URL, and how to use each."""
     wmts = f"{base}/wmts/WMTSCapabilities.xml"
@@ -20,7 +20,8 @@ def connection_info(
     for site_id, site in sites.items():
         site_times = times.get(site_id, [])
         latest = site_times[-1] if site_times else None
-        xyz = f"{base}/sites/{site_id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.jpg"
+        ext = formats.get(site_id, "png")
+        xyz = f"{base}/sites/{site_id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.{ext}"
         xyz_dated = f"{xyz}?datetime={latest}" if latest else xyz
         qgis_wmts = (
             f"contextualWMSLegend=0&crs=EPSG:3857&dpiMode=7&format=image/png&layers={site_id}"
@@ -79,8 +80,15 @@ def qgis_router() -> APIRouter:
         base = str(request.base_url).rstrip("/")
         catalog = request.app.state.catalog
         sites = request.app.state.sites
-        times = {sid: [wmts_time(s.datetime) for s in catalog.list(sid)] for sid in sites}
-        info = connection_info(base, sites, times)
+        scenes = {sid: catalog.list(sid) for sid in sites}
+        times = {sid: [wmts_time(s.datetime) for s in scenes[sid]] for sid in sites}
+        # The XYZ template names the latest scene's baked format, so QGIS gets archived tiles.
+        formats = {
+            sid: s[-1].tile_format
+            for sid, s in scenes.items()
+            if s and s[-1].tile_format and s[-1].baked_version == s[-1].version
+        }
+        info = connection_info(base, sites, times, formats)
         if f == "json":
             return JSONResponse(info)
         return HTMLResponse(render_html(info))

@@ -36,8 +36,8 @@ def baked_client(settings: Settings, baked: list[Scene]):
         yield c
 
 
-def test_bake_records_jpeg_for_opaque_imagery(baked: list[Scene], settings: Settings) -> None:
-    assert [s.tile_format for s in baked] == ["jpg", "jpg"]
+def test_bake_records_webp_for_opaque_imagery(baked: list[Scene], settings: Settings) -> None:
+    assert [s.tile_format for s in baked] == ["webp", "webp"]
     assert all(s.baked_version == s.version for s in baked)
     archive = Archive(archive_path(settings.data_dir, "border-a"))
     assert archive.metadata["tumen:scene_version"] == baked[0].version
@@ -46,10 +46,10 @@ def test_bake_records_jpeg_for_opaque_imagery(baked: list[Scene], settings: Sett
 
 
 def test_baked_tile_has_the_dynamic_tiles_pixels(baked_client: TestClient) -> None:
-    url = f"/scenes/border-a/tiles/WebMercatorQuad/{BAKED}.jpg"
+    url = f"/scenes/border-a/tiles/WebMercatorQuad/{BAKED}.webp"
     from_archive = baked_client.get(url)
     assert from_archive.headers["x-tumen-source"] == "baked"
-    assert from_archive.headers["content-type"] == "image/jpeg"
+    assert from_archive.headers["content-type"] == "image/webp"
     # An explicit tilesize (the default value) bypasses the archive and renders dynamically.
     rendered = baked_client.get(url, params={"tilesize": 256})
     assert rendered.headers["x-tumen-source"] == "dynamic"
@@ -58,13 +58,13 @@ def test_baked_tile_has_the_dynamic_tiles_pixels(baked_client: TestClient) -> No
 
 def test_site_tile_at_datetime_served_from_the_archive(baked_client: TestClient) -> None:
     r = baked_client.get(
-        f"/sites/bridge/tiles/WebMercatorQuad/{BAKED}.jpg",
+        f"/sites/bridge/tiles/WebMercatorQuad/{BAKED}.webp",
         params={"datetime": "2022-11-04T13:15:00+09:00"},
     )
     assert r.headers["x-tumen-source"] == "baked"
     assert r.headers["x-tumen-scene"] == "border-b"
     assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
-    latest = baked_client.get(f"/sites/bridge/tiles/WebMercatorQuad/{BAKED}.jpg")
+    latest = baked_client.get(f"/sites/bridge/tiles/WebMercatorQuad/{BAKED}.webp")
     assert latest.headers["x-tumen-scene"] == "border-c"  # not baked: rendered
     assert latest.headers["x-tumen-source"] == "dynamic"
     assert latest.headers["cache-control"] == "public, max-age=60"
@@ -72,7 +72,7 @@ def test_site_tile_at_datetime_served_from_the_archive(baked_client: TestClient)
 
 def test_tilejson_points_at_the_baked_format(baked_client: TestClient) -> None:
     doc = baked_client.get("/scenes/border-a/WebMercatorQuad/tilejson.json").json()
-    assert doc["tiles"][0].endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg")
+    assert doc["tiles"][0].endswith("/tiles/WebMercatorQuad/{z}/{x}/{y}.webp")
 
 
 def test_etag_round_trip_gives_304_without_body(client: TestClient) -> None:
@@ -123,7 +123,7 @@ def test_cache_bound_respected_through_the_app(settings: Settings, border_scenes
 
 def test_reingest_changes_version_and_invalidates(settings: Settings, baked: list[Scene]) -> None:
     with TestClient(create_app(settings)) as c:
-        url = f"/scenes/border-a/tiles/WebMercatorQuad/{BAKED}.jpg"
+        url = f"/scenes/border-a/tiles/WebMercatorQuad/{BAKED}.webp"
         before = c.get(url)
         assert before.headers["x-tumen-source"] == "baked"
         new = register(settings, "border-a", "2022-11-04T10:24:00+09:00", seed=99)
@@ -162,18 +162,18 @@ def test_corrupt_archive_falls_back_to_dynamic(
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2] if damage == "truncate" else b"garbage" * 50)
     with TestClient(create_app(settings)) as c:
-        r = c.get(f"/scenes/border-a/tiles/WebMercatorQuad/{BAKED}.jpg")
+        r = c.get(f"/scenes/border-a/tiles/WebMercatorQuad/{BAKED}.webp")
         assert r.status_code == 200
         assert r.headers["x-tumen-source"] == "dynamic"
     assert any("serving scene border-a dynamically" in m for m in caplog.messages)
 
 
-def test_wmts_offers_the_baked_format_first(baked_client: TestClient) -> None:
+def test_wmts_offers_webp_last_and_png_first(baked_client: TestClient) -> None:
     from owslib.wmts import WebMapTileService
 
     xml = baked_client.get("/scenes/border-a/WebMercatorQuad/WMTSCapabilities.xml").content
     layer = WebMapTileService("http://testserver/x", xml=xml).contents["border-a"]
-    assert [u["format"] for u in layer.resourceURLs] == ["image/jpeg", "image/png"]
+    assert [u["format"] for u in layer.resourceURLs] == ["image/png", "image/jpeg", "image/webp"]
     xml = baked_client.get("/scenes/border-c/WebMercatorQuad/WMTSCapabilities.xml").content
     layer = WebMapTileService("http://testserver/x", xml=xml).contents["border-c"]
     assert layer.resourceURLs[0]["format"] == "image/png"  # not baked: lossless first

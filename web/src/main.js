@@ -17,7 +17,9 @@ let swipe;
 let restoring = readHash();
 
 function tilesUrl(site, scene) {
-  return `/sites/${site}/tiles/WebMercatorQuad/{z}/{x}/{y}.jpg?datetime=${encodeURIComponent(scene.datetime)}`;
+  // The baked format is served from the archive; unbaked scenes render as PNG (transparent edges).
+  const ext = scene.tile_format || "png";
+  return `/sites/${site}/tiles/WebMercatorQuad/{z}/{x}/{y}.${ext}?datetime=${encodeURIComponent(scene.datetime)}`;
 }
 
 function dayWindow(scene) {
@@ -34,6 +36,8 @@ function bounds(scene) {
 async function sightingsFor(scene, side) {
   const url = `/api/collections/observations/items?site=${view.site}&limit=1000&datetime=${encodeURIComponent(dayWindow(scene))}`;
   const doc = await getJSON(url);
+  // The sightings made on this scene, and those reported that day with no image held.
+  doc.features = doc.features.filter((f) => !f.properties.scene_id || f.properties.scene_id === scene.id);
   const pane = side === "left" ? "leftSightings" : "rightSightings";
   return sightingsLayer(doc, { pane, renderer: renderers[pane], onEdit: (f) => annotator.edit(f) });
 }
