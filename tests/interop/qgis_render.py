@@ -6,6 +6,7 @@ Args: {"provider": "wms"|"OAPIF", "uri": "...", "extent": [minx,miny,maxx,maxy] 
 """
 
 import faulthandler
+import gc
 import json
 import sys
 
@@ -14,6 +15,7 @@ from qgis.core import (
     QgsApplication,
     QgsCoordinateReferenceSystem,
     QgsDateTimeRange,
+    QgsFeatureRequest,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
     QgsRasterLayer,
@@ -39,6 +41,13 @@ def main() -> None:
             out["fields"] = [f.name() for f in layer.fields()]
             feats = list(layer.getFeatures())
             out["features"] = len(feats)
+            out["attributes"] = [
+                dict(zip(out["fields"], f.attributes(), strict=False)) for f in feats[:3]
+            ]
+            out["attributes"] = [{k: str(v) for k, v in a.items()} for a in out["attributes"]]
+            if args.get("filter_extent"):
+                request = QgsFeatureRequest().setFilterRect(QgsRectangle(*args["filter_extent"]))
+                out["in_extent"] = sorted(str(f["id"]) for f in layer.getFeatures(request))
     else:
         layer = QgsRasterLayer(args["uri"], "layer", args["provider"])
         out["valid"] = layer.isValid()
@@ -63,6 +72,10 @@ def main() -> None:
             out["png"] = args["out"]
             out["render_errors"] = [e.message for e in job.errors()]
     print(json.dumps(out), flush=True)
+    # Release layers and features before QGIS tears down its providers (else it crashes on exit).
+    del layer
+    feats = request = None  # noqa: F841
+    gc.collect()
     app.exitQgis()
 
 
