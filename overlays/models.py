@@ -59,6 +59,19 @@ class ObservationProps(BaseModel):
     updated_at: datetime | None = None
     version: int | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_mean_defaults(cls, data: Any) -> Any:
+        """GIS clients (QGIS) send every field, unset ones as null: null means 'the default' here."""
+        if isinstance(data, dict):
+            defaults = {
+                name
+                for name, f in cls.model_fields.items()
+                if f.default is not None or f.default_factory
+            }
+            return {k: v for k, v in data.items() if not (v is None and k in defaults)}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> "ObservationProps":
         if self.method == "reported" and not self.sources:

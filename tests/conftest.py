@@ -118,11 +118,33 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: list[tuple[str, str, str, int]] = []
+        self.bodies: list[tuple[str, str, bytes]] = []
         app = create_app(settings)
 
         async def logged(scope, receive, send):  # type: ignore[no-untyped-def]
             if scope["type"] != "http":
                 return await app(scope, receive, send)
+
+            body = b""
+            if scope["method"] in ("POST", "PUT", "PATCH"):
+                chunks = []
+                while True:
+                    message = await receive()
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body"):
+                        break
+                body = b"".join(chunks)
+                self.bodies.append((scope["method"], scope["path"], body))
+                sent, upstream = False, receive
+
+                async def replay():  # type: ignore[no-untyped-def]
+                    nonlocal sent
+                    if sent:
+                        return await upstream()
+                    sent = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+
+                receive = replay
 
             async def record(message):  # type: ignore[no-untyped-def]
                 if message["type"] == "http.response.start":

@@ -29,7 +29,12 @@ def _xdg(root: Path) -> dict[str, str]:
 
 
 def run_qgis(
-    args: dict[str, Any], tmp: Path, *, ltr: bool = False, timeout: int = 180
+    args: dict[str, Any],
+    tmp: Path,
+    *,
+    ltr: bool = False,
+    timeout: int = 180,
+    script: str = "qgis_render.py",
 ) -> dict[str, Any]:
     """Run one QGIS check in its own process with fresh caches; a crash (e.g. 139) fails the test.
 
@@ -37,7 +42,7 @@ def run_qgis(
     its files go through a folder inside the chroot, mapped back to host paths in the result.
     """
     if not ltr:
-        cmd = [SYSTEM_PYTHON, str(HERE / "qgis_render.py"), json.dumps(args)]
+        cmd = [SYSTEM_PYTHON, str(HERE / script), json.dumps(args)]
         proc = subprocess.run(
             cmd,
             capture_output=True,
@@ -50,7 +55,7 @@ def run_qgis(
         inside = Path("/tmp/tumen-interop") / tmp.name
         host = TRIXIE / inside.relative_to("/")
         host.mkdir(parents=True, exist_ok=True)
-        shutil.copy(HERE / "qgis_render.py", host / "qgis_render.py")
+        shutil.copy(HERE / script, host / script)
         if not os.path.ismount(TRIXIE / "proc"):
             subprocess.run(["mount", "-t", "proc", "proc", str(TRIXIE / "proc")], check=True)
         args = {**args, "out": str(inside / Path(args.get("out", "out.png")).name)}
@@ -61,7 +66,7 @@ def run_qgis(
             "/usr/bin/env",
             *env,
             "/usr/bin/python3",
-            str(inside / "qgis_render.py"),
+            str(inside / script),
             json.dumps(args),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)

@@ -127,3 +127,27 @@ def test_options_lists_allowed_methods(api: TestClient) -> None:
     assert api.options(ITEMS).headers["allow"] == "GET, HEAD, POST, OPTIONS"
     assert api.options(f"{ITEMS}/x").headers["allow"] == "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
     assert api.options("/api/collections/sites/items").headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_nulls_from_gis_clients_mean_defaults(api: TestClient) -> None:
+    """QGIS posts every field, unset ones as null (seen from QGIS 3.40's OAPIF provider)."""
+    doc = sighting(
+        method="manual",
+        sources=None,
+        count_approx=None,
+        length_approx=None,
+        status=None,
+        time_precision=None,
+        description=None,
+        version=None,
+        created_at=None,
+    )
+    r = api.post(ITEMS, json=doc, headers=AUTH)
+    assert r.status_code == 201, r.text
+    props = r.json()["properties"]
+    assert (props["sources"], props["count_approx"], props["status"], props["time_precision"]) == (
+        [],
+        False,
+        "present",
+        "minute",
+    )
