@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS observations (
 );
 CREATE INDEX IF NOT EXISTS observations_t0 ON observations(t0);
 CREATE INDEX IF NOT EXISTS observations_site ON observations(site, t0);
-CREATE VIRTUAL TABLE IF NOT EXISTS observations_bbox USING rtree(rid, minx, maxx, miny, maxy);
+-- Space and time in one R*Tree: a bbox + datetime query touches only the entries it needs.
+CREATE VIRTUAL TABLE IF NOT EXISTS observations_idx USING rtree(rid, minx, maxx, miny, maxy, t0, t1);
 CREATE TABLE IF NOT EXISTS observation_history (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     feature_id      TEXT NOT NULL,
@@ -112,9 +113,16 @@ class SQLiteStore:
         where, params = [], []  # type: ignore[var-annotated]
         join = ""
         if q.bbox is not None:
-            join = "JOIN observations_bbox b ON b.rid = o.rowid"
+            join = "JOIN observations_idx b ON b.rid = o.rowid"
             where.append("b.minx <= ? AND b.maxx >= ? AND b.miny <= ? AND b.maxy >= ?")
             params += [q.bbox[2], q.bbox[0], q.bbox[3], q.bbox[1]]
+            # The index keeps 32-bit floats, rounded outwards: it narrows, o.t0/o.t1 decide.
+            if q.end is not None:
+                where.append("b.t0 <= ?")
+                params.append(q.end.timestamp() + 600)
+            if q.start is not None:
+                where.append("b.t1 >= ?")
+                params.append(q.start.timestamp() - 600)
         if q.end is not None:
             where.append("o.t0 <= ?")
             params.append(q.end.timestamp())
@@ -215,11 +223,11 @@ class SQLiteStore:
                 "t0=?, t1=?, version=?, geometry=?, properties=? WHERE rowid=?",
                 (*values, rowid),
             )
-            db.execute("DELETE FROM observations_bbox WHERE rid = ?", (rowid,))
+            db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
         minx, miny, maxx, maxy = shape(geometry).bounds
         db.execute(
-            "INSERT INTO observations_bbox (rid, minx, maxx, miny, maxy) VALUES (?,?,?,?,?)",
-            (rowid, minx, maxx, miny, maxy),
+            "INSERT INTO observations_idx (rid, minx, maxx, miny, maxy, t0, t1) VALUES (?,?,?,?,?,?,?)",
+            (rowid, minx, maxx, miny, maxy, t0, t1),
         )
         return StoredObservation(id=fid, version=version, geometry=geometry, properties=props)
 
@@ -268,7 +276,7 @@ class SQLiteStore:
                 fid = fid or f"obs-{uuid.uuid4().hex[:12]}"
                 if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
                     db.execute(
-                        "DELETE FROM observations_bbox WHERE rid = (SELECT rowid FROM observations WHERE id = ?)",
+                        "DELETE FROM observations_idx WHERE rid = (SELECT rowid FROM observations WHERE id = ?)",
                         (fid,),
                     )
                     db.execute("DELETE FROM observations WHERE id = ?", (fid,))
@@ -312,6 +320,6 @@ class SQLiteStore:
             rowid, before = self._current(db, fid)
             if if_version is not None and if_version != before.version:
                 raise VersionConflict(fid, before.version)
-            db.execute("DELETE FROM observations_bbox WHERE rid = ?", (rowid,))
+            db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
             db.execute("DELETE FROM observations WHERE rowid = ?", (rowid,))
             self._log(db, fid, "delete", actor, before.version + 1, before, None)
