@@ -180,3 +180,16 @@ def test_measure_gives_metres(server: LiveServer, watched: Watched) -> None:
     metres = float(label.inner_text().removesuffix(" m"))
     # 200 px at z18 and 42.43° N: 200 × 0.5972 m × cos(42.43°) ≈ 88.2 m
     assert abs(metres - 88.2) < 2
+
+
+def test_tracks_through_khasan_are_drawn(server: LiveServer, watched: Watched) -> None:
+    watched.open(f"{server.url}/map/{KHASAN_1429}&z=14&lat=42.42&lon=130.63")
+    drawn = watched.page.evaluate(
+        "() => [...document.querySelectorAll('path')]"
+        ".filter(p => p.getAttribute('stroke') === '#f1c40f').length"
+    )
+    assert drawn == 2  # ep1-train (1.1 → 1.3) and ep3-eight-cars (3.1 → 3.2) both touch Khasan
+    doc = httpx.get(f"{server.url}/api/collections/tracks/items").json()
+    track = next(f for f in doc["features"] if f["id"] == "ep1-train")
+    assert track["properties"]["sightings"] == ["demo-1.1", "demo-1.2", "demo-1.3"]
+    assert watched.errors == []

@@ -10,7 +10,7 @@ import { showActivity } from "./activity.js";
 import { showQgis } from "./qgis.js";
 
 const view = { site: null, scenes: [], scene: null, compare: null, sightingDates: new Set() };
-const layers = { imagery: null, sightings: null, compareImagery: null, compareSightings: null };
+const layers = { imagery: null, sightings: null, compareImagery: null, compareSightings: null, tracks: null };
 const renderers = {};
 let map;
 let swipe;
@@ -129,8 +129,27 @@ async function loadSite(siteId, { fly = true } = {}) {
   if (wanted) await showScene(wanted);
   const compare = view.scenes.find((s) => s.datetime === restoring.compare) || null;
   await showCompare(compare);
+  await showTracks(siteId);
   showActivity(siteId).catch(report);
   if (!document.getElementById("qgis").hidden) showQgis(siteId).catch(report);
+}
+
+function trackText(p) {
+  const hours = p.duration_s / 3600;
+  const duration = hours >= 24 ? `${(hours / 24).toFixed(1)} days` : `${hours.toFixed(1)} h`;
+  const speed = p.avg_speed_kmh === null ? "" : `, ≈ ${p.avg_speed_kmh} km/h on average`;
+  return `Track ${p.track_id}: ${p.count} sightings over ${duration}, ${(p.distance_m / 1000).toFixed(2)} km${speed}`;
+}
+
+async function showTracks(siteId) {
+  if (layers.tracks) layers.tracks.remove();
+  const doc = await getJSON("/api/collections/tracks/items?limit=1000");
+  doc.features = doc.features.filter((f) => f.properties.site.includes(siteId));
+  layers.tracks = L.geoJSON(doc, {
+    pane: "leftSightings",
+    style: { color: "#f1c40f", weight: 2, dashArray: "2 6" },
+    onEachFeature: (feature, layer) => layer.bindTooltip(trackText(feature.properties), { sticky: true }),
+  }).addTo(map);
 }
 
 function report(error) {
