@@ -7,7 +7,8 @@ WEB_STAMP := web/vendor/.stamp
 
 .PHONY: setup serve test lint format demo clean system bench interop-setup
 
-setup: $(STAMP) $(WEB_STAMP) system
+# What serving needs: the venv (rasterio and pyogrio bring their own GDAL) and the vendored JS.
+setup: $(STAMP) $(WEB_STAMP)
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,8 @@ $(WEB_STAMP): web/package.json web/package-lock.json web/vendor.mjs
 	cd web && npm ci --no-audit --no-fund --loglevel=error && node vendor.mjs
 	touch $(WEB_STAMP)
 
-# Debian packages, installed once per machine: GDAL's tools, QGIS (PyQGIS runs on /usr/bin/python3)
-# and Chromium for the browser tests (Playwright drives /usr/bin/chromium; it cannot download one).
+# What the tests also need, from Debian, once per machine: GDAL's tools, QGIS (PyQGIS runs on
+# /usr/bin/python3) and Chromium (Playwright drives /usr/bin/chromium; it cannot download one).
 system:
 	@missing=""; command -v gdalinfo >/dev/null || missing="$$missing gdal-bin"; \
 	QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing="$$missing qgis python3-qgis"; \
@@ -35,7 +36,7 @@ system:
 	fi
 
 # QGIS 3.40 (current LTR) in a Debian trixie chroot, for the interop tests: root only, ~2.5 GB once.
-interop-setup:
+interop-setup: system
 	bash tests/interop/setup_trixie_qgis.sh
 
 demo: setup
@@ -45,7 +46,7 @@ serve: setup
 	$(BIN)/tumen demo
 	$(BIN)/tumen serve
 
-test: setup interop-setup
+test: setup system interop-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
