@@ -62,8 +62,24 @@ class SQLiteStore:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+            self._reindex_if_missing(db)
         finally:
             db.close()
+
+    @staticmethod
+    def _reindex_if_missing(db: sqlite3.Connection) -> None:
+        """Fill the R*Tree from the rows when it is empty (a file written by an older tumen)."""
+        if db.execute("SELECT 1 FROM observations_idx LIMIT 1").fetchone() is not None:
+            return
+        rows = db.execute("SELECT rowid, geometry, t0, t1 FROM observations").fetchall()
+        with db:
+            for rowid, geometry, t0, t1 in rows:
+                minx, miny, maxx, maxy = shape(json.loads(geometry)).bounds
+                db.execute(
+                    "INSERT INTO observations_idx (rid, minx, maxx, miny, maxy, t0, t1) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (rowid, minx, maxx, miny, maxy, t0, t1),
+                )
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

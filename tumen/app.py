@@ -21,6 +21,7 @@ from tiles.sites import load_sites
 from tumen import __version__
 from tumen.connect import qgis_router
 from tumen.errors import add_exception_handlers
+from tumen.report import report_router
 from tumen.settings import Settings
 from tumen.web import add_map
 
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.include_router(qgis_router())
+    app.include_router(report_router(settings.report_max_km2))
 
     @app.get("/healthz", tags=["Service"])
     def healthz() -> dict[str, str]:

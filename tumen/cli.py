@@ -266,6 +266,43 @@ def sightings_export(
     console.print(f"wrote {n} sightings to {dst}")
 
 
+@app.command()
+def report(
+    site: Annotated[str, typer.Option(help="Site id.")],
+    bbox: Annotated[str, typer.Option(help="minlon,minlat,maxlon,maxlat")],
+    when: Annotated[
+        str | None, typer.Option("--datetime", help="The scene current then; default latest.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Zip file to write.")] = None,
+) -> None:
+    """Write the evidence bundle (chip, annotated PNG, sightings, STAC Item, SOURCES.md) of an area."""
+    from overlays.errors import OverlaysError
+    from overlays.params import parse_bbox
+    from overlays.sqlite_store import SQLiteStore
+    from tiles.dependencies import parse_datetime
+    from tiles.errors import TilesError
+    from tumen.report import bbox_area_km2, build_report, sightings_for
+
+    settings = Settings()
+    try:
+        area = parse_bbox(bbox)
+        assert area is not None
+        if bbox_area_km2(area) > settings.report_max_km2:
+            raise typer.BadParameter(f"--bbox covers more than {settings.report_max_km2:g} km²")
+        catalog = _catalog(settings)
+        if site not in load_sites(settings.sites_file):
+            raise typer.BadParameter(f"unknown site '{site}'")
+        scene = catalog.at(site, parse_datetime(when))
+        features = sightings_for(SQLiteStore(settings.database), scene, site, area)
+        body = build_report(scene, str(catalog.resolve(scene)), site, area, features)
+    except (OverlaysError, TilesError, typer.BadParameter) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    dst = out or Path(f"tumen-{site}-{scene.datetime:%Y%m%dT%H%M}.zip")
+    dst.write_bytes(body)
+    console.print(f"wrote {dst} ({len(features)} sightings, scene {scene.id})")
+
+
 def main() -> None:
     """Entry point of the ``tumen`` script."""
     app()

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     latest_max_age: int = Field(
         60, ge=0, description="max-age of a site's 'latest' tiles: a newer scene may arrive."
     )
+    report_max_km2: float = Field(4.0, gt=0, description="Largest area of a report bundle.")
     bake_workers: int | None = Field(None, ge=1, description="Processes for baking; default: CPUs.")
 
     @property

@@ -193,3 +193,19 @@ def test_tracks_through_khasan_are_drawn(server: LiveServer, watched: Watched) -
     track = next(f for f in doc["features"] if f["id"] == "ep1-train")
     assert track["properties"]["sightings"] == ["demo-1.1", "demo-1.2", "demo-1.3"]
     assert watched.errors == []
+
+
+def test_download_report_button(server: LiveServer, watched: Watched) -> None:
+    import zipfile
+
+    watched.open(f"{server.url}/map/{KHASAN_1429}&z=12&lat=42.4272&lon=130.6458")
+    watched.page.locator("#report").click()
+    watched.page.locator("#messages .error").wait_for()
+    assert "over the limit" in watched.page.locator("#messages .error").first.inner_text()
+    watched.page.goto(f"{server.url}/map/{KHASAN_1429}&z=18&lat=42.4272&lon=130.6458")
+    watched.page.reload()  # a new hash alone does not reload the page
+    watched.page.wait_for_selector("body[data-ready=true]")
+    with watched.page.expect_download() as download:
+        watched.page.locator("#report").click()
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert {"chip.tif", "chip.png", "sightings.geojson", "item.json", "SOURCES.md"} == set(names)

@@ -152,6 +152,21 @@ async function showTracks(siteId) {
   }).addTo(map);
 }
 
+async function downloadReport() {
+  const b = map.getBounds();
+  const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
+  const url = `/sites/${view.site}/report?bbox=${bbox}&datetime=${encodeURIComponent(view.scene.datetime)}`;
+  const response = await fetch(url);
+  if (!response.ok) {
+    const doc = await response.json().catch(() => ({}));
+    throw new Error(`Report: ${response.status}: ${doc.detail || response.statusText}`);
+  }
+  const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `tumen-${view.site}.zip` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 function report(error) {
   message(error.message || String(error));
 }
@@ -194,6 +209,7 @@ async function start() {
   document.getElementById("compare").addEventListener("change", (e) => {
     showCompare(view.scenes.find((s) => s.datetime === e.target.value) || null).catch(report);
   });
+  document.getElementById("report").addEventListener("click", () => downloadReport().catch(report));
   document.getElementById("qgis-toggle").addEventListener("click", () => {
     const panel = document.getElementById("qgis");
     panel.hidden = !panel.hidden;

@@ -1,0 +1,237 @@
+"""Evidence out: a zip with the image chip, the chip with its sightings drawn, the sightings, a STAC Item, SOURCES.md."""
+
+import io
+import json
+import zipfile
+from datetime import UTC, timedelta
+from typing import Annotated, Any
+
+import pystac
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from PIL import Image, ImageDraw, ImageFont
+from pyproj import Geod, Transformer
+from rasterio.warp import transform_bounds
+from shapely.geometry import box, mapping, shape
+from shapely.ops import transform as shp_transform
+
+from overlays.errors import InvalidQuery
+from overlays.params import parse_bbox
+from overlays.store import ObservationStore
+from overlays.store import Query as StoreQuery
+from tiles.catalog import Catalog, Scene
+from tiles.dependencies import parse_datetime
+from tiles.errors import SiteNotFound
+from tiles.reader import SceneReader
+from tiles.stac import SYNTHETIC_NOTE, attribution
+
+KIND_COLOURS = {
+    "train": (211, 84, 0),
+    "wagon": (230, 126, 34),
+    "locomotive": (142, 68, 173),
+    "container": (41, 128, 185),
+    "cargo": (22, 160, 133),
+    "ship": (192, 57, 43),
+    "other": (127, 140, 141),
+}
+_geod = Geod(ellps="WGS84")
+
+
+def bbox_area_km2(bbox: tuple[float, float, float, float]) -> float:
+    """Geodesic area of a lon/lat box."""
+    area, _ = _geod.geometry_area_perimeter(box(*bbox))
+    return abs(area) / 1e6
+
+
+def label(props: dict[str, Any]) -> str:
+    """'3 wagons, ≈ 65 m, 2022-11-04 14:29' — what the chip shows beside each sighting."""
+    parts = []
+    if props.get("count") is not None:
+        noun = (
+            props["kind"]
+            if props["count"] == 1 or props["kind"] == "cargo"
+            else f"{props['kind']}s"
+        )
+        parts.append(f"{'≈' if props.get('count_approx') else ''}{props['count']} {noun}")
+    else:
+        parts.append(props["kind"])
+    if props.get("length_m"):
+        parts.append(f"{'≈' if props.get('length_approx') else ''}{props['length_m']:g} m")
+    parts.append(props["observed_at"][:16].replace("T", " "))
+    if props.get("status") == "absent":
+        parts.append("absent")
+    return ", ".join(parts)
+
+
+def sightings_for(
+    store: ObservationStore, scene: Scene, site: str, bbox: tuple[float, float, float, float]
+) -> list[dict[str, Any]]:
+    """The sightings made on this scene in the bbox, and those of that day reported with no image."""
+    day = scene.datetime.replace(hour=0, minute=0, second=0, microsecond=0)
+    page = store.query(
+        StoreQuery(
+            bbox=bbox, start=day, end=day + timedelta(days=1), equals={"site": site}, limit=10_000
+        )
+    )
+    return [o.feature() for o in page.features if o.properties.get("scene_id") in (None, scene.id)]
+
+
+def build_report(
+    scene: Scene,
+    cog: str,
+    site: str,
+    bbox: tuple[float, float, float, float],
+    features: list[dict[str, Any]],
+) -> bytes:
+    """The zip: chip.tif, chip.png (sightings drawn and labelled), sightings.geojson, item.json, SOURCES.md."""
+    with SceneReader(cog) as src:
+        # At the scene's own resolution: the chip is the image, not a resampling of it.
+        minx, miny, maxx, maxy = transform_bounds("EPSG:4326", src.crs, *bbox, densify_pts=21)
+        res = abs(src.transform.a)
+        image = src.part(
+            bbox,
+            dst_crs=src.crs,
+            width=max(1, round((maxx - minx) / res)),
+            height=max(1, round((maxy - miny) / res)),
+        )
+    tif = image.render(img_format="GTiff", add_mask=False)
+    to_scene = Transformer.from_crs("EPSG:4326", image.crs, always_xy=True).transform
+    inverse = ~image.transform
+    rgb = Image.fromarray(image.data[:3].transpose(1, 2, 0).copy(), "RGB").convert("RGBA")
+    draw = ImageDraw.Draw(rgb)
+    font = ImageFont.load_default()
+    for f in features:
+        geom = shp_transform(lambda x, y, z=None: inverse * to_scene(x, y), shape(f["geometry"]))
+        colour = KIND_COLOURS.get(f["properties"]["kind"], (255, 255, 255))
+        if geom.geom_type == "Point":
+            x, y = geom.x, geom.y
+            draw.ellipse([x - 8, y - 8, x + 8, y + 8], outline=colour, width=3)
+        elif geom.geom_type == "LineString":
+            draw.line(list(geom.coords), fill=colour, width=4)
+        else:
+            draw.polygon(list(geom.exterior.coords), outline=colour, width=3)
+        x, y = geom.bounds[2] + 6, geom.bounds[1]
+        text = label(f["properties"])
+        left, top, right, bottom = draw.textbbox((x, y), text, font=font)
+        draw.rectangle([left - 2, top - 2, right + 2, bottom + 2], fill=(255, 255, 255, 220))
+        draw.text((x, y), text, fill=colour, font=font)
+    if scene.synthetic:
+        stamp = "SYNTHETIC IMAGE - not a satellite image"
+        left, top, right, bottom = draw.textbbox((8, 6), stamp, font=font)
+        draw.rectangle([4, 3, right + 4, bottom + 3], fill=(176, 0, 32, 255))
+        draw.text((8, 6), stamp, fill=(255, 255, 255), font=font)
+    png = io.BytesIO()
+    rgb.save(png, "PNG")
+
+    item = pystac.Item(
+        id=f"{scene.id}-report",
+        geometry=mapping(box(*bbox)),
+        bbox=list(bbox),
+        datetime=scene.datetime.astimezone(UTC),
+        properties={
+            "tumen:local_datetime": scene.datetime.isoformat(),
+            "title": f"{site} on {scene.datetime.isoformat()}",
+            "gsd": scene.gsd,
+            "license": "other" if " " in scene.licence else scene.licence,
+            "providers": [{"name": scene.provider, "roles": ["producer", "licensor"]}],
+            "tumen:synthetic": scene.synthetic,
+            "tumen:source_scene": scene.id,
+            "tumen:site": site,
+            "tumen:sightings": len(features),
+        },
+    )
+    item.add_asset(
+        "chip", pystac.Asset(href="./chip.tif", media_type=pystac.MediaType.GEOTIFF, roles=["data"])
+    )
+    item.add_asset(
+        "annotated",
+        pystac.Asset(href="./chip.png", media_type=pystac.MediaType.PNG, roles=["overview"]),
+    )
+    item.add_asset(
+        "sightings",
+        pystac.Asset(
+            href="./sightings.geojson", media_type=pystac.MediaType.GEOJSON, roles=["metadata"]
+        ),
+    )
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("chip.tif", tif)
+        z.writestr("chip.png", png.getvalue())
+        z.writestr(
+            "sightings.geojson",
+            json.dumps(
+                {"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1
+            ),
+        )
+        z.writestr("item.json", json.dumps(item.to_dict(include_self_link=False), indent=1))
+        z.writestr("SOURCES.md", sources_md(scene, site, bbox, features))
+    return out.getvalue()
+
+
+def sources_md(
+    scene: Scene, site: str, bbox: tuple[float, float, float, float], features: list[dict[str, Any]]
+) -> str:
+    """Every cited source, and where the image comes from (saying 'synthetic' where it is)."""
+    lines = [f"# Sources — {site}, {scene.datetime.isoformat()}", "", "## Image", ""]
+    lines.append(f"- Scene `{scene.id}`: {attribution(scene)}")
+    if scene.synthetic:
+        lines.append(
+            f"- **{SYNTHETIC_NOTE}.** It depicts what the sources below report; it is not evidence by itself."
+        )
+    lines += [
+        "",
+        f"Area: {', '.join(f'{v:.5f}' for v in bbox)} (lon/lat, WGS84)",
+        "",
+        "## Sightings and their sources",
+        "",
+    ]
+    if not features:
+        lines.append("No sighting is recorded in this area on this date.")
+    for f in features:
+        p = f["properties"]
+        lines.append(f"- `{f['id']}` — {label(p)}. {p.get('description', '')}".rstrip())
+        for s in p.get("sources") or []:
+            bits = [s["outlet"], s.get("title"), s.get("published"), s.get("url")]
+            lines.append("  - " + " — ".join(str(b) for b in bits if b))
+    return "\n".join(lines) + "\n"
+
+
+def report_router(max_km2: float) -> APIRouter:
+    """GET /sites/{site}/report: the zip for a site at a time and a bbox."""
+    router = APIRouter(tags=["Report"])
+
+    @router.get("/sites/{site_id}/report", response_class=Response)
+    def report(
+        request: Request,
+        site_id: str,
+        bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat")],
+        datetime: Annotated[
+            str | None, Query(description="the scene current then; default latest")
+        ] = None,
+    ) -> Response:
+        """A zip of evidence for the area and time."""
+        sites = request.app.state.sites
+        if site_id not in sites:
+            raise SiteNotFound(site_id, list(sites))
+        area = parse_bbox(bbox)
+        assert area is not None
+        km2 = bbox_area_km2(area)
+        if km2 > max_km2:
+            raise InvalidQuery(
+                f"bbox: covers {km2:.1f} km², over the limit of {max_km2:g} km² (TUMEN_REPORT_MAX_KM2)"
+            )
+        catalog: Catalog = request.app.state.catalog
+        scene = catalog.at(site_id, parse_datetime(datetime))
+        if not box(*scene.geographic_bounds).intersects(box(*area)):
+            raise InvalidQuery(f"bbox: outside scene '{scene.id}'")
+        features = sightings_for(request.app.state.store, scene, site_id, area)
+        body = build_report(scene, str(catalog.resolve(scene)), site_id, area, features)
+        name = f"tumen-{site_id}-{scene.datetime:%Y%m%dT%H%M}.zip"
+        return Response(
+            body,
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    return router
