@@ -19,7 +19,7 @@ Precision = Literal["minute", "hour", "day", "month", "range"]
 Status = Literal["present", "absent"]
 Method = Literal["reported", "manual", "automated"]
 Geometry = Annotated[Point | LineString | Polygon, Field(discriminator="type")]
-SERVER_FIELDS = ("created_at", "updated_at", "version")
+SERVER_FIELDS = ("created_at", "updated_at", "version", "scene_removed")
 
 
 class Source(BaseModel):
@@ -58,6 +58,7 @@ class ObservationProps(BaseModel):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int | None = None
+    scene_removed: bool | None = None
 
     @model_validator(mode="before")
     @classmethod

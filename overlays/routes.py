@@ -399,7 +399,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         base = base_url(request)
         if cid == "observations":
             page = store().query(q)
-            feats = [o.feature() for o in page.features]
+            feats = flag_removed_scenes([o.feature() for o in page.features], config.scenes())
             matched = page.matched
         else:
             every = derived_features(cid, q)
@@ -447,9 +447,10 @@ def features_router(config: FeaturesConfig) -> APIRouter:
                     "type": "application/json",
                 }
             )
+            doc = flag_removed_scenes([stored.feature(links)], config.scenes())[0]
             return _respond(
                 request,
-                stored.feature(links),
+                doc,
                 fid,
                 geo=True,
                 f=f,
@@ -542,6 +543,17 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         }
 
     return router
+
+
+def flag_removed_scenes(
+    features: list[dict[str, Any]], scenes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Mark sightings whose scene_id names a scene that is no longer in the catalog."""
+    known = {s["id"] for s in scenes}
+    for feature in features:
+        scene_id = feature["properties"].get("scene_id")
+        feature["properties"]["scene_removed"] = scene_id is not None and scene_id not in known
+    return features
 
 
 def _merge(target: Any, patch: Any) -> Any:

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import morecantile
 import rasterio
@@ -40,19 +41,25 @@ def choose_format(cog: Path) -> str:
     return "webp" if opaque else "png"
 
 
-def render_tile(src: SceneReader, x: int, y: int, z: int, fmt: str) -> bytes:
-    """One tile as the dynamic tile route renders it with no query parameters."""
-    image = src.tile(x, y, z)
-    content, _ = render_image(image, output_format=IMAGE_TYPES[fmt])
+def render_tile(
+    src: SceneReader, x: int, y: int, z: int, fmt: str, render: dict[str, Any] | None = None
+) -> bytes:
+    """One tile as the dynamic tile route renders it with no query parameters (scene defaults applied)."""
+    render = render or {}
+    image = src.tile(x, y, z, indexes=render.get("bidx"))
+    rescale = [tuple(r) for r in render["rescale"]] if render.get("rescale") else None
+    content, _ = render_image(image, output_format=IMAGE_TYPES[fmt], rescale=rescale)
     return content
 
 
-def _render_chunk(cog: str, fmt: str, tiles: list[tuple[int, int, int]]) -> list[tuple[int, bytes]]:
+def _render_chunk(
+    cog: str, fmt: str, render: dict[str, Any], tiles: list[tuple[int, int, int]]
+) -> list[tuple[int, bytes]]:
     tms = morecantile.tms.get(TMS_ID)
     out = []
     with rasterio.Env(GDAL_CACHEMAX=256), SceneReader(cog, tms=tms) as src:
         for x, y, z in tiles:
-            out.append((zxy_to_tileid(z, x, y), render_tile(src, x, y, z, fmt)))
+            out.append((zxy_to_tileid(z, x, y), render_tile(src, x, y, z, fmt, render)))
     return out
 
 
@@ -86,7 +93,10 @@ def bake_scene(
     rendered: list[tuple[int, bytes]] = []
     workers = workers or os.cpu_count() or 1
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-        futures = [pool.submit(_render_chunk, str(cog), fmt, c) for c in _chunks(tiles, CHUNK)]
+        futures = [
+            pool.submit(_render_chunk, str(cog), fmt, scene.render, c)
+            for c in _chunks(tiles, CHUNK)
+        ]
         for future in futures:
             part = future.result()
             rendered.extend(part)

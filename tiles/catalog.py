@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -48,6 +49,10 @@ class Scene(BaseModel):
         None, description="Format of the baked PMTiles archive (jpg, webp or png); None: not baked."
     )
     baked_version: str | None = Field(None, description="Scene version the archive was baked from.")
+    render: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Defaults that make tiles look right with no query: bidx (RGB bands), rescale.",
+    )
     registered_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
 

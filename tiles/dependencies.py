@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, time
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from titiler.core.dependencies import BidxExprParams, ImageRenderingParams
 
 from tiles.catalog import Catalog, Scene
 from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
@@ -82,6 +83,29 @@ def site_scene(
     if site_id not in sites:
         raise SiteNotFound(site_id, list(sites))
     return get_catalog(request).at(site_id, parse_datetime(datetime))
+
+
+def scene_layer_params(
+    request: Request, params: Annotated[BidxExprParams, Depends(BidxExprParams)]
+) -> BidxExprParams:
+    """Band choice: the request's, else the scene's stored default (e.g. R,G,B of a 4-band product).
+
+    Runs after the path dependency, which put the scene on request.state.
+    """
+    scene = getattr(request.state, "scene", None)
+    if scene is not None and params.indexes is None and params.expression is None:
+        params.indexes = scene.render.get("bidx")
+    return params
+
+
+def scene_render_params(
+    request: Request, params: Annotated[ImageRenderingParams, Depends(ImageRenderingParams)]
+) -> ImageRenderingParams:
+    """Rescale: the request's, else the scene's stored default (percentiles of 16-bit data)."""
+    scene = getattr(request.state, "scene", None)
+    if scene is not None and params.rescale is None and scene.render.get("rescale"):
+        params.rescale = [tuple(r) for r in scene.render["rescale"]]  # type: ignore[misc]
+    return params
 
 
 def site_scene_path(request: Request, scene: Annotated[Scene, Depends(site_scene)]) -> str:

@@ -2,10 +2,11 @@
 
 import hashlib
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+import numpy as np
 import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.warp import transform_bounds
@@ -24,6 +25,54 @@ def file_version(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()[:16]
+
+
+# RGB band order of common products (1-based): PlanetScope 4-band is B,G,R,NIR; 8-band SuperDove is
+# coastal blue, blue, green I, green, yellow, red, red edge, NIR.
+RGB_BANDS = {4: [3, 2, 1], 8: [6, 4, 2]}
+
+
+def render_defaults(path: Path) -> dict[str, Any]:
+    """Band choice and rescale that make tiles look right with no query parameters."""
+    with rasterio.open(path) as ds:
+        interp = [c.name for c in ds.colorinterp]
+        if ds.count >= 3 and interp[:3] == ["red", "green", "blue"]:
+            bidx = [1, 2, 3]
+        else:
+            bidx = RGB_BANDS.get(ds.count, [1, 2, 3] if ds.count >= 3 else [1])
+        render: dict[str, Any] = {} if bidx == [1, 2, 3] and ds.count == 3 else {"bidx": bidx}
+        if ds.dtypes[0] != "uint8":
+            # 2nd–98th percentiles of each chosen band, from a decimated read of valid pixels.
+            scale = max(1, max(ds.width, ds.height) // 1024)
+            shape = (len(bidx), max(1, ds.height // scale), max(1, ds.width // scale))
+            data = ds.read(bidx, out_shape=shape, masked=True)
+            render["rescale"] = [
+                [
+                    float(np.percentile(band.compressed(), 2)),
+                    float(np.percentile(band.compressed(), 98)),
+                ]
+                for band in data
+            ]
+    return render
+
+
+def metadata_datetime(path: Path) -> datetime | None:
+    """The acquisition time a file states (TIFFTAG_DATETIME or ACQUISITIONDATETIME); naive means UTC."""
+    with rasterio.open(path) as ds:
+        tags = ds.tags()
+    for key in ("ACQUISITIONDATETIME", "acquired", "TIFFTAG_DATETIME"):
+        value = tags.get(key)
+        if not value:
+            continue
+        text = value.strip().replace("Z", "+00:00")
+        if len(text) >= 19 and text[4] == ":" and text[7] == ":":
+            text = text[:4] + "-" + text[5:7] + "-" + text[8:10] + "T" + text[11:]
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return None
 
 
 def check_readable(src: Path) -> None:
@@ -129,20 +178,29 @@ def ingest_file(
     catalog: Catalog,
     sites: dict[str, Site],
     scenes_dir: Path,
-    scene_id: str,
-    when: datetime,
+    scene_id: str | None,
+    when: datetime | None,
     provider: str,
     licence: str = "unknown",
     description: str = "",
     site: str | None = None,
     quiet: bool = False,
 ) -> Scene:
-    """Convert any GDAL-readable GeoTIFF to a COG and register it; on error nothing is left behind."""
-    if when.tzinfo is None:
-        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
+    """Convert any GDAL-readable raster to a COG and register it; on error nothing is left behind."""
     if site is not None and site not in sites:
         raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
     check_readable(src)
+    when = when or metadata_datetime(src)
+    if when is None:
+        raise IngestError(f"{src.name}: no acquisition time in its metadata; pass --datetime")
+    if when.tzinfo is None:
+        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
+    if scene_id is None:
+        with rasterio.open(src) as ds:
+            geo = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds, densify_pts=21)
+        covered = covered_sites(geo, sites)
+        prefix = site or (covered[0] if covered else "scene")
+        scene_id = f"{prefix}-{when:%Y%m%dT%H%M}"
     dst = scenes_dir / f"{scene_id}.tif"
     existed = dst.exists()
     staged = dst.with_name(f".{dst.name}.new")
@@ -161,7 +219,12 @@ def ingest_file(
             site=site,
         )
         staged.replace(dst)
-        scene = scene.model_copy(update={"path": scene.path.replace(staged.name, dst.name)})
+        scene = scene.model_copy(
+            update={
+                "path": scene.path.replace(staged.name, dst.name),
+                "render": render_defaults(dst),
+            }
+        )
         catalog.add(scene)
     except Exception:
         staged.unlink(missing_ok=True)

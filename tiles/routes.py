@@ -13,7 +13,9 @@ from tiles.dependencies import (
     get_sites,
     parse_datetime,
     refuse_url,
+    scene_layer_params,
     scene_path,
+    scene_render_params,
     site_scene_path,
 )
 from tiles.errors import SceneNotBaked, SiteNotFound
@@ -197,6 +199,8 @@ def add_imagery_routes(app: FastAPI) -> None:
     ):
         family = ImageryFactory(
             path_dependency=dependency,
+            layer_dependency=scene_layer_params,  # type: ignore[arg-type]
+            render_dependency=scene_render_params,  # type: ignore[arg-type]
             router_prefix=prefix,
             router=APIRouter(dependencies=[Depends(refuse_url)]),
         )

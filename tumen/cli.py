@@ -148,6 +148,23 @@ def bake(
     bake_scenes(settings, todo)
 
 
+@scenes_app.command("rm")
+def scenes_rm(scene_id: Annotated[str, typer.Argument(help="The scene to remove.")]) -> None:
+    """Remove a scene, its COG and its archive; sightings that cite it keep the id and are flagged."""
+    settings = Settings()
+    catalog = _catalog(settings)
+    try:
+        scene = catalog.get(scene_id)
+    except SceneNotFound as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    catalog.remove(scene.id)
+    for path in (catalog.resolve(scene), archive_path(settings.data_dir, scene.id)):
+        if path.is_relative_to(settings.data_dir.resolve()) or not path.is_absolute():
+            path.unlink(missing_ok=True)
+    console.print(f"removed scene {scene.id}; sightings citing it now show scene_removed: true")
+
+
 @app.command("export-tiles")
 def export_tiles_cmd(
     scene_id: Annotated[str, typer.Argument(help="A baked scene.")],
@@ -174,11 +191,16 @@ def export_tiles_cmd(
 @app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(help="A GeoTIFF (or any raster GDAL reads).")],
-    site: Annotated[str, typer.Option(help="Site the image is of (bridge, khasan, ...).")],
-    when: Annotated[
-        str, typer.Option("--datetime", help="Acquisition time, ISO 8601 with offset.")
-    ],
     source: Annotated[str, typer.Option(help="Who made the image, e.g. 'Planet Labs PBC'.")],
+    site: Annotated[
+        str | None, typer.Option(help="Site of the image; default: the sites its footprint covers.")
+    ] = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            "--datetime", help="Acquisition time, ISO 8601 with offset; default: from the file."
+        ),
+    ] = None,
     licence: Annotated[str, typer.Option(help="Licence of the image.")] = "unknown",
     scene_id: Annotated[
         str | None, typer.Option("--id", help="Scene id; default SITE-YYYYMMDDTHHMM.")
@@ -188,11 +210,11 @@ def ingest(
         bool, typer.Option("--bake/--no-bake", help="Bake the scene's tiles afterwards.")
     ] = True,
 ) -> None:
-    """Convert a GeoTIFF to a COG and register it as a scene."""
+    """Convert a raster (GeoTIFF, JP2, 8/16-bit, any band count) to a COG and register it as a scene."""
     settings = Settings()
     try:
         try:
-            acquired = datetime.fromisoformat(when)
+            acquired = datetime.fromisoformat(when) if when else None
         except ValueError as exc:
             raise IngestError(f"--datetime '{when}' is not ISO 8601") from exc
         if not file.is_file():
@@ -203,7 +225,7 @@ def ingest(
             catalog=_catalog(settings),
             sites=sites,
             scenes_dir=settings.scenes_dir,
-            scene_id=scene_id or f"{site}-{acquired:%Y%m%dT%H%M}",
+            scene_id=scene_id,
             when=acquired,
             provider=source,
             licence=licence,
