@@ -16,6 +16,7 @@ from titiler.core.utils import render_image
 
 from tiles.catalog import Catalog, Scene
 from tiles.reader import SceneReader
+from tiles.remote import GDAL_REMOTE_ENV
 from tiles.stac import attribution
 
 TMS_ID = "WebMercatorQuad"
@@ -29,9 +30,9 @@ def archive_path(data_dir: Path, scene_id: str) -> Path:
     return data_dir / "baked" / f"{scene_id}.pmtiles"
 
 
-def choose_format(cog: Path) -> str:
+def choose_format(cog: Path | str) -> str:
     """WebP for opaque imagery (small, and transparent beyond the scene's edge); PNG otherwise."""
-    with rasterio.open(cog) as ds:
+    with rasterio.Env(**GDAL_REMOTE_ENV), rasterio.open(cog) as ds:
         opaque = (
             ds.count == 3
             and ds.dtypes[0] == "uint8"
@@ -57,13 +58,13 @@ def _render_chunk(
 ) -> list[tuple[int, bytes]]:
     tms = morecantile.tms.get(TMS_ID)
     out = []
-    with rasterio.Env(GDAL_CACHEMAX=256), SceneReader(cog, tms=tms) as src:
+    with rasterio.Env(GDAL_CACHEMAX=256, **GDAL_REMOTE_ENV), SceneReader(cog, tms=tms) as src:
         for x, y, z in tiles:
             out.append((zxy_to_tileid(z, x, y), render_tile(src, x, y, z, fmt, render)))
     return out
 
 
-def tiles_to_bake(cog: Path) -> tuple[list[tuple[int, int, int]], int, int]:
+def tiles_to_bake(cog: Path | str) -> tuple[list[tuple[int, int, int]], int, int]:
     """Every tile that touches the scene, from its native zoom down to where it is a few tiles."""
     tms = morecantile.tms.get(TMS_ID)
     with SceneReader(str(cog), tms=tms) as src:
@@ -87,7 +88,7 @@ def bake_scene(
     advance: Callable[[int, int], None] | None = None,
 ) -> Scene:
     """Write the scene's archive (atomically) and record its format and version in the catalog."""
-    cog = catalog.resolve(scene)
+    cog = catalog.location(scene)
     fmt = fmt or choose_format(cog)
     tiles, minzoom, maxzoom = tiles_to_bake(cog)
     rendered: list[tuple[int, bytes]] = []

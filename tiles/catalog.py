@@ -77,6 +77,12 @@ class Catalog:
         finally:
             db.close()
 
+    def location(self, scene: Scene) -> str:
+        """Where a scene's COG is read from: an absolute path, or the URL of a linked remote COG."""
+        if scene.path.startswith(("http://", "https://")):
+            return scene.path
+        return str(self.resolve(scene))
+
     def resolve(self, scene: Scene) -> Path:
         """Absolute path of a scene's COG."""
         path = Path(scene.path)

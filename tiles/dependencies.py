@@ -1,6 +1,7 @@
 """FastAPI dependencies that turn a request into a registered COG: by scene id, or by site and time."""
 
 from datetime import UTC, date, datetime, time
+from pathlib import Path as Path_
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
@@ -8,6 +9,7 @@ from titiler.core.dependencies import BidxExprParams, ImageRenderingParams
 
 from tiles.catalog import Catalog, Scene
 from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
+from tiles.remote import is_remote
 from tiles.sites import Site
 
 # What WMTS clients send for "no time chosen": QGIS 3.22 leaves the {Time} placeholder unfilled.
@@ -52,11 +54,11 @@ def refuse_url(request: Request) -> None:
 
 
 def _scene_file(request: Request, scene: Scene) -> str:
-    path = get_catalog(request).resolve(scene)
-    if not path.is_file():
+    location = get_catalog(request).location(scene)
+    if not is_remote(location) and not Path_(location).is_file():
         raise SceneUnavailable(scene.id, "its COG is missing on disk")
     request.state.scene = scene
-    return str(path)
+    return location
 
 
 def scene_path(

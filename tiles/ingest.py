@@ -15,6 +15,7 @@ from rio_cogeo.profiles import cog_profiles
 
 from tiles.catalog import Catalog, Scene
 from tiles.errors import IngestError
+from tiles.remote import GDAL_REMOTE_ENV, check_remote, is_remote
 from tiles.sites import Site, covered_sites
 
 
@@ -32,9 +33,9 @@ def file_version(path: Path) -> str:
 RGB_BANDS = {4: [3, 2, 1], 8: [6, 4, 2]}
 
 
-def render_defaults(path: Path) -> dict[str, Any]:
+def render_defaults(path: Path | str) -> dict[str, Any]:
     """Band choice and rescale that make tiles look right with no query parameters."""
-    with rasterio.open(path) as ds:
+    with rasterio.Env(**GDAL_REMOTE_ENV), rasterio.open(path) as ds:
         interp = [c.name for c in ds.colorinterp]
         if ds.count >= 3 and interp[:3] == ["red", "green", "blue"]:
             bidx = [1, 2, 3]
@@ -56,9 +57,9 @@ def render_defaults(path: Path) -> dict[str, Any]:
     return render
 
 
-def metadata_datetime(path: Path) -> datetime | None:
+def metadata_datetime(path: Path | str) -> datetime | None:
     """The acquisition time a file states (TIFFTAG_DATETIME or ACQUISITIONDATETIME); naive means UTC."""
-    with rasterio.open(path) as ds:
+    with rasterio.Env(**GDAL_REMOTE_ENV), rasterio.open(path) as ds:
         tags = ds.tags()
     for key in ("ACQUISITIONDATETIME", "acquired", "TIFFTAG_DATETIME"):
         value = tags.get(key)
@@ -119,7 +120,7 @@ def to_cog(
 
 
 def describe_cog(
-    path: Path,
+    path: Path | str,
     *,
     scene_id: str,
     when: datetime,
@@ -130,9 +131,11 @@ def describe_cog(
     synthetic: bool,
     data_dir: Path,
     site: str | None = None,
+    version: str | None = None,
 ) -> Scene:
     """Read a COG's metadata into a Scene; the sites are those its footprint covers."""
-    with rasterio.open(path) as ds:
+    location = str(path)
+    with rasterio.Env(**GDAL_REMOTE_ENV), rasterio.open(location) as ds:
         crs = ds.crs
         geo = transform_bounds(crs, "EPSG:4326", *ds.bounds, densify_pts=21)
         gsd = abs(ds.transform.a) if crs.is_projected else abs(ds.transform.a) * 111_320
@@ -147,12 +150,15 @@ def describe_cog(
             covered.insert(0, site)
     if not covered:
         raise IngestError(
-            f"{path.name}: its footprint {tuple(round(v, 5) for v in geo)} covers no site; pass --site"
+            f"{Path(location).name}: its footprint {tuple(round(v, 5) for v in geo)} covers no site; pass --site"
         )
-    try:
-        relative = str(path.resolve().relative_to(data_dir.resolve()))
-    except ValueError:
-        relative = str(path.resolve())
+    if is_remote(location):
+        relative = location
+    else:
+        try:
+            relative = str(Path(location).resolve().relative_to(data_dir.resolve()))
+        except ValueError:
+            relative = str(Path(location).resolve())
     return Scene(
         id=scene_id,
         sites=covered,
@@ -168,7 +174,7 @@ def describe_cog(
         provider=provider,
         licence=licence,
         description=description,
-        version=file_version(path),
+        version=version or file_version(Path(location)),
     )
 
 
@@ -232,3 +238,45 @@ def ingest_file(
             dst.unlink(missing_ok=True)
         raise
     return scene
+
+
+def link_remote(
+    url: str,
+    *,
+    catalog: Catalog,
+    sites: dict[str, Site],
+    scene_id: str | None,
+    when: datetime | None,
+    provider: str,
+    licence: str = "unknown",
+    description: str = "",
+    site: str | None = None,
+) -> Scene:
+    """Register a remote COG where it is (read by range requests); nothing is copied."""
+    if site is not None and site not in sites:
+        raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
+    version = check_remote(url)
+    try:
+        when = when or metadata_datetime(url)
+    except RasterioIOError as err:
+        raise IngestError(f"{url}: not a raster GDAL can read") from err
+    if when is None:
+        raise IngestError(f"{url}: no acquisition time in its metadata; pass --datetime")
+    if when.tzinfo is None:
+        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
+    scene = describe_cog(
+        url,
+        scene_id=scene_id or f"{site or 'remote'}-{when:%Y%m%dT%H%M}",
+        when=when,
+        sites=sites,
+        provider=provider,
+        licence=licence,
+        description=description,
+        synthetic=False,
+        data_dir=catalog.data_dir,
+        site=site,
+        version=version,
+    )
+    if scene_id is None and site is None:
+        scene = scene.model_copy(update={"id": f"{scene.sites[0]}-{when:%Y%m%dT%H%M}"})
+    return catalog.add(scene.model_copy(update={"render": render_defaults(url)}))

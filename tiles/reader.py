@@ -11,6 +11,7 @@ from rasterio.io import DatasetReader
 from rio_tiler.io import Reader
 
 from tiles.errors import SceneUnavailable
+from tiles.remote import GDAL_REMOTE_ENV, is_remote
 
 _local = threading.local()
 # A forked child (bake workers) must not share its parent's handles: they share file offsets.
@@ -27,14 +28,22 @@ def open_dataset(path: str) -> DatasetReader:
     pool: dict[str, tuple[tuple[int, int, int], DatasetReader]] = _local.__dict__.setdefault(
         "pool", {}
     )
-    st = os.stat(path)
-    key = (st.st_ino, st.st_mtime_ns, st.st_size)
+    if is_remote(path):
+        key = (
+            0,
+            0,
+            0,
+        )  # a linked COG does not change under its URL (its version is checked at ingest)
+    else:
+        st = os.stat(path)
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
     held = pool.get(path)
     if held is not None and held[0] == key and not held[1].closed:
         return held[1]
     if held is not None:
         held[1].close()
-    dataset = rasterio.open(path)
+    with rasterio.Env(**(GDAL_REMOTE_ENV if is_remote(path) else {})):
+        dataset = rasterio.open(path)
     pool[path] = (key, dataset)
     return dataset
 

@@ -20,6 +20,7 @@ from tiles.dependencies import (
 )
 from tiles.errors import SceneNotBaked, SiteNotFound
 from tiles.factory import ImageryFactory
+from tiles.remote import GDAL_REMOTE_ENV
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities, wmts_time
@@ -201,6 +202,7 @@ def add_imagery_routes(app: FastAPI) -> None:
             path_dependency=dependency,
             layer_dependency=scene_layer_params,  # type: ignore[arg-type]
             render_dependency=scene_render_params,  # type: ignore[arg-type]
+            environment_dependency=lambda: GDAL_REMOTE_ENV,
             router_prefix=prefix,
             router=APIRouter(dependencies=[Depends(refuse_url)]),
         )

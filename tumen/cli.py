@@ -20,7 +20,8 @@ from tiles.bake import archive_path, bake_scene
 from tiles.catalog import Catalog, Scene
 from tiles.errors import IngestError, SceneNotFound
 from tiles.export import export_tiles
-from tiles.ingest import ingest_file
+from tiles.ingest import ingest_file, link_remote
+from tiles.remote import download, is_remote
 from tiles.sites import load_sites
 from tumen.settings import Settings
 
@@ -190,7 +191,7 @@ def export_tiles_cmd(
 
 @app.command()
 def ingest(
-    file: Annotated[Path, typer.Argument(help="A GeoTIFF (or any raster GDAL reads).")],
+    file: Annotated[str, typer.Argument(help="A raster file, or the https:// URL of a COG.")],
     source: Annotated[str, typer.Option(help="Who made the image, e.g. 'Planet Labs PBC'.")],
     site: Annotated[
         str | None, typer.Option(help="Site of the image; default: the sites its footprint covers.")
@@ -209,6 +210,12 @@ def ingest(
     bake_tiles: Annotated[
         bool, typer.Option("--bake/--no-bake", help="Bake the scene's tiles afterwards.")
     ] = True,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link/--copy", help="A URL: read it in place (--link) or download it (--copy)."
+        ),
+    ] = True,
 ) -> None:
     """Convert a raster (GeoTIFF, JP2, 8/16-bit, any band count) to a COG and register it as a scene."""
     settings = Settings()
@@ -217,14 +224,10 @@ def ingest(
             acquired = datetime.fromisoformat(when) if when else None
         except ValueError as exc:
             raise IngestError(f"--datetime '{when}' is not ISO 8601") from exc
-        if not file.is_file():
-            raise IngestError(f"{file}: no such file")
         sites = load_sites(settings.sites_file)
-        scene = ingest_file(
-            file,
+        common = dict(
             catalog=_catalog(settings),
             sites=sites,
-            scenes_dir=settings.scenes_dir,
             scene_id=scene_id,
             when=acquired,
             provider=source,
@@ -232,6 +235,22 @@ def ingest(
             description=description,
             site=site,
         )
+        if is_remote(file) and link:
+            scene = link_remote(file, **common)  # type: ignore[arg-type]
+            console.print(
+                f"linked {file} as scene [bold]{scene.id}[/bold] ({', '.join(scene.sites)})"
+            )
+            if bake_tiles:
+                bake_scenes(settings, [scene])
+            return
+        path = download(file) if is_remote(file) else Path(file)
+        if not path.is_file():
+            raise IngestError(f"{file}: no such file")
+        try:
+            scene = ingest_file(path, scenes_dir=settings.scenes_dir, **common)  # type: ignore[arg-type]
+        finally:
+            if is_remote(file):
+                path.unlink(missing_ok=True)
     except IngestError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
