@@ -49,6 +49,9 @@ class Scene(BaseModel):
         None, description="Format of the baked PMTiles archive (jpg, webp or png); None: not baked."
     )
     baked_version: str | None = Field(None, description="Scene version the archive was baked from.")
+    source_item: str | None = Field(
+        None, description="Self link of the STAC Item it was ingested from."
+    )
     render: dict[str, Any] = Field(
         default_factory=dict,
         description="Defaults that make tiles look right with no query: bidx (RGB bands), rescale.",

@@ -71,4 +71,10 @@ def scene_item(scene: Scene, base_url: str) -> pystac.Item:
         ),
     )
     item.add_link(pystac.Link(rel="self", target=scene_url, media_type=pystac.MediaType.GEOJSON))
+    if scene.source_item:
+        item.add_link(
+            pystac.Link(
+                rel="derived_from", target=scene.source_item, media_type=pystac.MediaType.GEOJSON
+            )
+        )
     return item

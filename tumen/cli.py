@@ -29,6 +29,8 @@ app = typer.Typer(help="tumen: dated imagery of the DPRK–Russia border, served
 scenes_app = typer.Typer(help="The scenes catalog.")
 app.add_typer(scenes_app, name="scenes")
 sightings_app = typer.Typer(help="The sightings (observations).")
+stac_app = typer.Typer(help="Find imagery in STAC catalogs and register it.")
+app.add_typer(stac_app, name="stac")
 app.add_typer(sightings_app, name="sightings")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -255,6 +257,98 @@ def ingest(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     console.print(f"registered scene [bold]{scene.id}[/bold] covering {', '.join(scene.sites)}")
+    if bake_tiles:
+        bake_scenes(settings, [scene])
+
+
+@stac_app.command("search")
+def stac_search(
+    api: Annotated[str, typer.Option(help="STAC API root URL.")],
+    site: Annotated[str, typer.Option(help="Site id.")],
+    when: Annotated[str, typer.Option("--datetime", help="RFC 3339 instant or range a/b.")],
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+    max_cloud: Annotated[float | None, typer.Option(help="Largest eo:cloud_cover, %.")] = None,
+) -> None:
+    """List the items over a site in a time range: date, gsd, cloud cover and which sites they cover."""
+    from tiles.stac_source import search
+
+    settings = Settings()
+    sites = load_sites(settings.sites_file)
+    if site not in sites:
+        err.print(f"[red]error:[/red] unknown site '{site}'; known: {', '.join(sites)}")
+        raise typer.Exit(2)
+    try:
+        rows = search(
+            api, sites[site], when, collection=collection, max_cloud=max_cloud, sites=sites
+        )
+    except Exception as exc:  # pystac-client raises per transport/protocol; report one line
+        err.print(f"[red]error:[/red] {api}: search failed ({exc.__class__.__name__}: {exc})")
+        raise typer.Exit(2) from exc
+    table = Table("id", "datetime", "gsd (m)", "cloud %", "sites", "item")
+    for column in table.columns:
+        column.no_wrap = True
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["datetime"] or "",
+            str(r["gsd"] or ""),
+            str(r["cloud"] if r["cloud"] is not None else ""),
+            ",".join(r["sites"]),
+            r["href"] or "",
+        )
+    console.print(table)
+    console.print(f"{len(rows)} items")
+
+
+@stac_app.command("ingest")
+def stac_ingest(
+    item: Annotated[str, typer.Argument(help="URL or file of a STAC Item.")],
+    asset: Annotated[
+        str | None, typer.Option(help="Asset to register; default visual or first raster.")
+    ] = None,
+    site: Annotated[str | None, typer.Option(help="Site; default from the footprint.")] = None,
+    link: Annotated[
+        bool, typer.Option("--link/--copy", help="Read a remote asset in place, or download it.")
+    ] = True,
+    bake_tiles: Annotated[bool, typer.Option("--bake/--no-bake")] = True,
+) -> None:
+    """Register an item's raster asset with the item's datetime, provider and licence."""
+    from tiles.stac_source import item_facts, raster_asset, read_item
+
+    settings = Settings()
+    catalog = _catalog(settings)
+    try:
+        stac_item = read_item(item)
+        _, chosen = raster_asset(stac_item, asset)
+        href = chosen.get_absolute_href() or chosen.href
+        facts = item_facts(stac_item)
+        common = dict(
+            catalog=catalog,
+            sites=load_sites(settings.sites_file),
+            scene_id=stac_item.id,
+            when=facts["when"],
+            provider=facts["provider"],
+            licence=facts["licence"],
+            description=facts["description"],
+            site=site,
+        )
+        if is_remote(href) and link:
+            scene = link_remote(href, **common)  # type: ignore[arg-type]
+        else:
+            path = download(href) if is_remote(href) else Path(href)
+            try:
+                scene = ingest_file(path, scenes_dir=settings.scenes_dir, **common)  # type: ignore[arg-type]
+            finally:
+                if is_remote(href):
+                    path.unlink(missing_ok=True)
+    except IngestError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+    source = stac_item.get_self_href() or item
+    scene = catalog.add(scene.model_copy(update={"source_item": source}))
+    console.print(
+        f"registered STAC item {stac_item.id} as scene [bold]{scene.id}[/bold] ({', '.join(scene.sites)})"
+    )
     if bake_tiles:
         bake_scenes(settings, [scene])
 
