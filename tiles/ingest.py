@@ -8,7 +8,9 @@ from typing import Any, TextIO
 
 import numpy as np
 import rasterio
-from rasterio.errors import RasterioIOError
+import rasterio.shutil
+from rasterio._err import CPLE_BaseError
+from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.warp import transform_bounds
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
@@ -101,8 +103,18 @@ def to_cog(
     """Write ``src`` as a COG at ``dst`` (through a temporary file, so ``dst`` is whole or absent)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.partial")
+    plain = dst.with_name(f".{dst.name}.gtiff")
     cog = cog_profiles.get(profile)
     try:
+        if isinstance(src, Path):
+            with rasterio.open(src) as ds:
+                driver = ds.driver
+            if driver != "GTiff":
+                # rio-cogeo's warped read fails on some drivers (JP2OpenJPEG): go through a GeoTIFF.
+                rasterio.shutil.copy(
+                    str(src), str(plain), driver="GTiff", TILED="YES", BIGTIFF="IF_SAFER"
+                )
+                src = plain
         cog_translate(
             src,
             str(tmp),
@@ -117,6 +129,7 @@ def to_cog(
         tmp.replace(dst)
     finally:
         tmp.unlink(missing_ok=True)
+        plain.unlink(missing_ok=True)
 
 
 def describe_cog(
@@ -232,10 +245,12 @@ def ingest_file(
             }
         )
         catalog.add(scene)
-    except Exception:
+    except Exception as err:
         staged.unlink(missing_ok=True)
         if not existed:
             dst.unlink(missing_ok=True)
+        if isinstance(err, RasterioError | CPLE_BaseError):
+            raise IngestError(f"{src.name}: GDAL could not convert it ({err})") from err
         raise
     return scene
 

@@ -218,3 +218,27 @@ def test_scenes_rm_removes_files_and_flags_sightings(env: Settings, tmp_path: Pa
         props = client.get(f"/api/collections/observations/items/{fid}").json()["properties"]
     assert props["scene_id"] == scene.id and props["scene_removed"] is True
     assert runner.invoke(app, ["scenes", "rm", "nope"]).exit_code != 0
+
+
+def test_jpeg2000_is_ingested_too(env: Settings, tmp_path: Path) -> None:
+    src = tmp_path / "scene.jp2"
+    data = (np.arange(3 * 256 * 256) % 200).astype(np.uint8).reshape(3, 256, 256)
+    profile = dict(
+        driver="JP2OpenJPEG",
+        dtype="uint8",
+        count=3,
+        width=256,
+        height=256,
+        crs="EPSG:32652",
+        transform=from_origin(631_700.0, 4_698_200.0, 2.0, 2.0),
+        QUALITY=100,
+        REVERSIBLE="YES",
+    )
+    with rasterio.open(src, "w", **profile) as ds:
+        ds.write(data)
+    r = ingest(str(src), "--source", "x", "--datetime", "2023-10-06T11:00:00+09:00", "--no-bake")
+    assert r.exit_code == 0, r.output
+    scene = Catalog(env.database, env.data_dir).list()[0]
+    with rasterio.open(Catalog(env.database, env.data_dir).resolve(scene)) as cog:
+        assert cog.driver == "GTiff"
+        np.testing.assert_array_equal(cog.read(), data)
