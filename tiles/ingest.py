@@ -78,6 +78,16 @@ def metadata_datetime(path: Path | str) -> datetime | None:
     return None
 
 
+def acquisition_time(location: Path | str, name: str, when: datetime | None) -> datetime:
+    """The time given, else the one the file states; it must carry an offset."""
+    when = when or metadata_datetime(location)
+    if when is None:
+        raise IngestError(f"{name}: no acquisition time in its metadata; pass --datetime")
+    if when.tzinfo is None:
+        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
+    return when
+
+
 def check_readable(src: Path) -> None:
     """Refuse what cannot be a scene before anything is written."""
     try:
@@ -209,11 +219,7 @@ def ingest_file(
     if site is not None and site not in sites:
         raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
     check_readable(src)
-    when = when or metadata_datetime(src)
-    if when is None:
-        raise IngestError(f"{src.name}: no acquisition time in its metadata; pass --datetime")
-    if when.tzinfo is None:
-        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
+    when = acquisition_time(src, src.name, when)
     if scene_id is None:
         with rasterio.open(src) as ds:
             geo = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds, densify_pts=21)
@@ -272,13 +278,9 @@ def link_remote(
         raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
     version = check_remote(url)
     try:
-        when = when or metadata_datetime(url)
+        when = acquisition_time(url, url, when)
     except RasterioIOError as err:
         raise IngestError(f"{url}: not a raster GDAL can read") from err
-    if when is None:
-        raise IngestError(f"{url}: no acquisition time in its metadata; pass --datetime")
-    if when.tzinfo is None:
-        raise IngestError("the datetime needs an offset, e.g. 2023-10-06T11:00:00+09:00")
     scene = describe_cog(
         url,
         scene_id=scene_id or f"{site or 'remote'}-{when:%Y%m%dT%H%M}",

@@ -191,6 +191,20 @@ def export_tiles_cmd(
     )
 
 
+def register_raster(settings: Settings, location: str, *, link: bool, **common: Any) -> Scene:
+    """A file or URL into the catalog: a URL linked in place, or copied; a file converted to a COG."""
+    if is_remote(location) and link:
+        return link_remote(location, **common)
+    path = download(location) if is_remote(location) else Path(location)
+    if not path.is_file():
+        raise IngestError(f"{location}: no such file")
+    try:
+        return ingest_file(path, scenes_dir=settings.scenes_dir, **common)
+    finally:
+        if is_remote(location):
+            path.unlink(missing_ok=True)
+
+
 @app.command()
 def ingest(
     file: Annotated[str, typer.Argument(help="A raster file, or the https:// URL of a COG.")],
@@ -237,22 +251,7 @@ def ingest(
             description=description,
             site=site,
         )
-        if is_remote(file) and link:
-            scene = link_remote(file, **common)  # type: ignore[arg-type]
-            console.print(
-                f"linked {file} as scene [bold]{scene.id}[/bold] ({', '.join(scene.sites)})"
-            )
-            if bake_tiles:
-                bake_scenes(settings, [scene])
-            return
-        path = download(file) if is_remote(file) else Path(file)
-        if not path.is_file():
-            raise IngestError(f"{file}: no such file")
-        try:
-            scene = ingest_file(path, scenes_dir=settings.scenes_dir, **common)  # type: ignore[arg-type]
-        finally:
-            if is_remote(file):
-                path.unlink(missing_ok=True)
+        scene = register_raster(settings, file, link=link, **common)
     except IngestError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -332,15 +331,7 @@ def stac_ingest(
             description=facts["description"],
             site=site,
         )
-        if is_remote(href) and link:
-            scene = link_remote(href, **common)  # type: ignore[arg-type]
-        else:
-            path = download(href) if is_remote(href) else Path(href)
-            try:
-                scene = ingest_file(path, scenes_dir=settings.scenes_dir, **common)  # type: ignore[arg-type]
-            finally:
-                if is_remote(href):
-                    path.unlink(missing_ok=True)
+        scene = register_raster(settings, href, link=link, **common)
     except IngestError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
