@@ -482,12 +482,16 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         feature = validate(await read_body(request))
         stored = store().create(feature, actor=actor)
         location = f"{base_url(request)}/api/collections/{cid}/items/{stored.id}"
-        return JSONResponse(
+        response = JSONResponse(
             stored.feature(),
             status_code=201,
             media_type=GEOJSON,
-            headers={"Location": location, "ETag": _etag(stored.version)},
+            headers={"ETag": _etag(stored.version)},
         )
+        # Starlette lower-cases header names; QGIS before 3.40.7 matches "Location" case-sensitively
+        # (qgis/QGIS#61729) and reports "Feature creation failed" without it.
+        response.raw_headers.append((b"Location", location.encode("latin-1")))
+        return response
 
     @router.put("/collections/{cid}/items/{fid}", summary="Replace a sighting")
     async def replace(

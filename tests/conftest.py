@@ -1,6 +1,12 @@
 """Fixtures shared by every test folder: a data dir with small scenes made in code."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -154,7 +160,9 @@ class LiveServer:
 
             await app(scope, receive, record)
 
-        config = uvicorn.Config(logged, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            logged, host="127.0.0.1", port=self.port, log_level="warning", http=settings.http
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -181,3 +189,40 @@ class LiveServer:
 def live_server(settings: Settings, border_scenes: list[Scene]) -> Iterator[LiveServer]:
     with LiveServer(settings) as server:
         yield server
+
+
+@contextmanager
+def served(settings: Settings, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`tumen serve` as a user runs it, in its own process group, on a free port; yields (proc, url)."""
+    import httpx
+
+    port = free_port()
+    environ = {
+        **os.environ,
+        "TUMEN_DATA_DIR": str(settings.data_dir),
+        "TUMEN_PORT": str(port),
+        "TUMEN_LOG_LEVEL": "warning",
+        **env,
+    }
+    tumen = Path(sys.executable).with_name("tumen")
+    proc = subprocess.Popen(
+        [str(tumen), "serve"],
+        env=environ,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"tumen serve did not start: {proc.stderr.read(2000)!r}")  # type: ignore[union-attr]
+        yield proc, base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

@@ -62,6 +62,7 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level,
         proxy_headers=True,
+        http=settings.http,
     )
 
 

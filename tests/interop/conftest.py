@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
+
+from tests.overlays.conftest import KEY
+from tumen.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 SYSTEM_PYTHON = "/usr/bin/python3"  # PyQGIS lives only in Debian's interpreter
@@ -75,6 +79,12 @@ def run_qgis(
     if ltr and "png" in result:
         result["png"] = str(host / Path(result["png"]).name)
     return result
+
+
+@pytest.fixture
+def keyed(settings: Settings) -> Settings:
+    """Settings with the tests' API key, so QGIS can write."""
+    return settings.model_copy(update={"api_key": SecretStr(KEY)})
 
 
 @pytest.fixture(scope="session")

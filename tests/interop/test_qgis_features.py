@@ -27,15 +27,6 @@ def server(keyed: Settings, border_scenes: list[Scene]) -> Iterator[LiveServer]:
         yield s
 
 
-@pytest.fixture
-def keyed(settings: Settings) -> Settings:
-    from pydantic import SecretStr
-
-    from tests.overlays.conftest import KEY
-
-    return settings.model_copy(update={"api_key": SecretStr(KEY)})
-
-
 def test_oapif_layer_counts_attributes_and_extent_filter(
     server: LiveServer, tmp_path: Path
 ) -> None:

@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
 from tests.conftest import LiveServer
 from tests.interop.conftest import run_qgis
 from tests.interop.test_qgis_tiles import assert_same_image, expected_tile, rendered, tile_extent
+from tests.overlays.conftest import AUTH, KEY, sighting
 from tiles.catalog import Scene
 from tumen.settings import Settings
 
@@ -57,3 +59,60 @@ def test_temporal_range_on_the_map_picks_that_dates_tiles(
         np.mean(np.abs(got[:3].astype(int) - expected_tile(settings, border_scenes[2]).astype(int)))
         > 20
     )
+
+
+def test_feature_added_and_edited_in_qgis_appears_in_the_api_with_history(
+    keyed: Settings, border_scenes: list[Scene], tmp_path: Path
+) -> None:
+    with LiveServer(keyed) as server:
+        seed = sighting(site="bridge", scene_id=None)
+        r = httpx.post(f"{server.url}/api/collections/observations/items", json=seed, headers=AUTH)
+        assert r.status_code == 201, r.text
+        out = run_qgis(
+            {
+                "api": f"{server.url}/api",
+                "key": KEY,
+                "lonlat": [130.6430, 42.4168],
+                "attributes": {
+                    "site": "bridge",
+                    "kind": "train",
+                    "observed_at": "2022-11-04T14:29:00+09:00",
+                    "count": 12,
+                    "description": "train marked in QGIS",
+                    "method": "manual",
+                },
+                "edit": {"count": 14, "description": "train marked in QGIS, recounted"},
+                "move_to": [130.6433, 42.4169],
+            },
+            tmp_path,
+            ltr=True,
+            script="qgis_edit.py",
+        )
+        assert out["qgis"].startswith("3.40"), out["qgis"]
+        assert out["valid"] and out["auth_stored"], out
+        assert out["can"] == {
+            "add": True,
+            "change_attributes": True,
+            "change_geometry": True,
+            "delete": True,
+        }, out
+        assert out["add_committed"] and out["edit_committed"] and not out["errors"], out
+        [new_id] = out["added"]
+
+        feature = httpx.get(f"{server.url}/api/collections/observations/items/{new_id}").json()
+        props = feature["properties"]
+        assert feature["geometry"]["coordinates"] == pytest.approx([130.6433, 42.4169])
+        assert (props["kind"], props["count"], props["site"]) == ("train", 14, "bridge")
+        assert props["description"] == "train marked in QGIS, recounted"
+        assert props["observed_at"] == "2022-11-04T14:29:00+09:00"
+
+        history = httpx.get(
+            f"{server.url}/api/collections/observations/items/{new_id}/history"
+        ).json()
+        assert [h["action"] for h in history["changes"]][:1] == ["create"]
+        assert len(history["changes"]) >= 2
+        writes = [
+            (m, p) for m, p, _, s in server.requests if m in {"POST", "PUT", "PATCH"} and s < 300
+        ]
+        assert ("POST", "/api/collections/observations/items") in writes
+        assert any(p == f"/api/collections/observations/items/{new_id}" for _, p in writes)

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from owslib.ogcapi.features import Features
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, served
 from tests.overlays.conftest import AUTH, sighting
 from tiles.catalog import Scene
 from tumen.settings import Settings
@@ -62,3 +62,29 @@ def test_ogr2ogr_copies_observations_to_geopackage(server: LiveServer, tmp_path:
         counts = sorted(r[0] for r in db.execute('SELECT "count" FROM observations'))
     assert {"site", "kind", "count", "observed_at", "description", "method", "version"} <= columns
     assert counts == list(range(7))
+
+
+def test_tumen_serve_spells_location_as_qgis_3_40_matches_it(
+    settings: Settings, border_scenes: list[Scene]
+) -> None:
+    """QGIS ≤ 3.40.6 finds a created feature's id only in a header named exactly "Location"."""
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    with served(settings, TUMEN_API_KEY=AUTH["X-API-Key"]) as (_, base):
+        conn = http.client.HTTPConnection(urlsplit(base).netloc, timeout=10)
+        conn.request(
+            "POST",
+            "/api/collections/observations/items",
+            body=json.dumps(sighting()),
+            headers={**AUTH, "Content-Type": "application/geo+json"},
+        )
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        names = [name for name, _ in response.getheaders()]
+    assert response.status == 201
+    assert "Location" in names
+    assert response.getheader("Location") == (
+        f"{base}/api/collections/observations/items/{body['id']}"
+    )
