@@ -21,6 +21,7 @@ from tiles.catalog import Catalog, Scene
 from tiles.ingest import describe_cog, to_cog
 from tiles.sites import load_sites
 from tumen.app import create_app
+from tumen.http_protocol import TumenHttpProtocol
 from tumen.settings import Settings
 
 # UTM 52N origin a little west/north of Tumangang, so a 4.8 × 3.2 km scene (960 × 640 px at 5 m) covers
@@ -161,7 +162,7 @@ class LiveServer:
             await app(scope, receive, record)
 
         config = uvicorn.Config(
-            logged, host="127.0.0.1", port=self.port, log_level="warning", http=settings.http
+            logged, host="127.0.0.1", port=self.port, log_level="warning", http=TumenHttpProtocol
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

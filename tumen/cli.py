@@ -49,6 +49,8 @@ def serve(
     """Serve the API, tiles and map with uvicorn."""
     import uvicorn
 
+    from tumen.http_protocol import TumenHttpProtocol
+
     settings = Settings()
     console.print(
         f"tumen on http://{host or settings.host}:{port or settings.port}/ "
@@ -62,7 +64,7 @@ def serve(
         workers=workers or settings.workers,
         log_level=settings.log_level,
         proxy_headers=True,
-        http=settings.http,
+        http=TumenHttpProtocol,
     )
 
 

@@ -27,13 +27,6 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1, le=64)
-    http: Literal["h11", "httptools"] = Field(
-        "h11",
-        description=(
-            "uvicorn's HTTP implementation. httptools is faster but lower-cases response header "
-            "names, and QGIS up to 3.40.6 then cannot read the Location of a feature it created."
-        ),
-    )
     api_key: SecretStr | None = Field(None, description="Key that writes must send as X-API-Key.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     demo_seed: int = Field(20221104, description="Seed of the synthetic demo imagery.")
