@@ -23,8 +23,8 @@ class _CanonicalLocation:
         self._transport = transport
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if data[:5] == b"HTTP/" and _LOWER in data:
-            head, sep, body = bytes(data).partition(b"\r\n\r\n")
+        if isinstance(data, bytes) and data.startswith(b"HTTP/") and _LOWER in data:
+            head, sep, body = data.partition(b"\r\n\r\n")
             data = head.replace(_LOWER, _CANONICAL) + sep + body
         self._transport.write(data)
 
