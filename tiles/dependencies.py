@@ -10,6 +10,7 @@ from titiler.core.dependencies import BidxExprParams, ImageRenderingParams
 from tiles.catalog import Catalog, Scene
 from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
 from tiles.remote import is_remote
+from tiles.resolve import SceneResolver
 from tiles.sites import Site
 
 # What WMTS clients send for "no time chosen": QGIS 3.22 leaves the {Time} placeholder unfilled.
@@ -34,17 +35,17 @@ def parse_datetime(value: str | None) -> datetime | None:
     return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     """The catalog the app opened in its lifespan."""
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
-def get_sites(request: Request) -> dict[str, Site]:
+async def get_sites(request: Request) -> dict[str, Site]:
     """The sites the app loaded from the sites file."""
     return request.app.state.sites  # type: ignore[no-any-return]
 
 
-def refuse_url(request: Request) -> None:
+async def refuse_url(request: Request) -> None:
     """Tumen reads only registered scenes: a ``url=`` parameter is refused, never opened."""
     if "url" in request.query_params:
         raise BadRequestParameter(
@@ -53,23 +54,28 @@ def refuse_url(request: Request) -> None:
         )
 
 
+def get_resolver(request: Request) -> SceneResolver:
+    """The memoised scene look-ups the app opened in its lifespan."""
+    return request.app.state.resolver  # type: ignore[no-any-return]
+
+
 def _scene_file(request: Request, scene: Scene) -> str:
-    location = get_catalog(request).location(scene)
+    location = get_resolver(request).catalog.location(scene)
     if not is_remote(location) and not Path_(location).is_file():
         raise SceneUnavailable(scene.id, "its COG is missing on disk")
     request.state.scene = scene
     return location
 
 
-def scene_path(
+async def scene_path(
     request: Request,
     scene_id: Annotated[str, Path(description="A scene id from /scenes.")],
 ) -> str:
     """Path of the registered COG of ``scene_id``."""
-    return _scene_file(request, get_catalog(request).get(scene_id))
+    return _scene_file(request, get_resolver(request).get(scene_id))
 
 
-def site_scene(
+async def site_scene(
     request: Request,
     site_id: Annotated[str, Path(description="bridge, khasan, tumangang or rajin.")],
     datetime: Annotated[
@@ -81,13 +87,13 @@ def site_scene(
     ] = None,
 ) -> Scene:
     """The scene of a site that was current at ``datetime`` (the latest at or before it)."""
-    sites = get_sites(request)
+    sites = request.app.state.sites
     if site_id not in sites:
         raise SiteNotFound(site_id, list(sites))
-    return get_catalog(request).at(site_id, parse_datetime(datetime))
+    return get_resolver(request).at(site_id, parse_datetime(datetime))
 
 
-def scene_layer_params(
+async def scene_layer_params(
     request: Request, params: Annotated[BidxExprParams, Depends(BidxExprParams)]
 ) -> BidxExprParams:
     """Band choice: the request's, else the scene's stored default (e.g. R,G,B of a 4-band product).
@@ -100,7 +106,7 @@ def scene_layer_params(
     return params
 
 
-def scene_render_params(
+async def scene_render_params(
     request: Request, params: Annotated[ImageRenderingParams, Depends(ImageRenderingParams)]
 ) -> ImageRenderingParams:
     """Rescale: the request's, else the scene's stored default (percentiles of 16-bit data)."""
@@ -110,6 +116,6 @@ def scene_render_params(
     return params
 
 
-def site_scene_path(request: Request, scene: Annotated[Scene, Depends(site_scene)]) -> str:
+async def site_scene_path(request: Request, scene: Annotated[Scene, Depends(site_scene)]) -> str:
     """Path of the COG of the site's scene at ``datetime``."""
     return _scene_file(request, scene)
