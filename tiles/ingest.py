@@ -272,11 +272,12 @@ def link_remote(
     licence: str = "unknown",
     description: str = "",
     site: str | None = None,
+    timeout: float = 15.0,
 ) -> Scene:
     """Register a remote COG where it is (read by range requests); nothing is copied."""
     if site is not None and site not in sites:
         raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
-    version = check_remote(url)
+    version = check_remote(url, timeout=timeout)
     try:
         when = acquisition_time(url, url, when)
     except RasterioIOError as err:

@@ -40,7 +40,7 @@ def check_remote(url: str, timeout: float = 15.0) -> str:
     return hashlib.sha256(f"{url}|{total}|{validator}".encode()).hexdigest()[:16]
 
 
-def download(url: str, timeout: float = 60.0) -> Path:
+def download(url: str, timeout: float = 15.0) -> Path:
     """Fetch a remote raster to a temporary file (for --copy), with a clear error when that fails."""
     import tempfile
 
@@ -57,5 +57,7 @@ def download(url: str, timeout: float = 60.0) -> Path:
                 f.write(chunk)
     except httpx.HTTPError as err:
         Path(name).unlink(missing_ok=True)
+        if isinstance(err, httpx.TimeoutException):
+            raise IngestError(f"{url}: timed out after {timeout:g} s") from err
         raise IngestError(f"{url}: download failed ({err.__class__.__name__})") from err
     return Path(name)

@@ -197,8 +197,12 @@ def export_tiles_cmd(
 def register_raster(settings: Settings, location: str, *, link: bool, **common: Any) -> Scene:
     """A file or URL into the catalog: a URL linked in place, or copied; a file converted to a COG."""
     if is_remote(location) and link:
-        return link_remote(location, **common)
-    path = download(location) if is_remote(location) else Path(location)
+        return link_remote(location, timeout=settings.remote_timeout, **common)
+    path = (
+        download(location, timeout=settings.remote_timeout)
+        if is_remote(location)
+        else Path(location)
+    )
     if not path.is_file():
         raise IngestError(f"{location}: no such file")
     try:

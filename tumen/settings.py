@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         60, ge=0, description="max-age of a site's 'latest' tiles: a newer scene may arrive."
     )
     report_max_km2: float = Field(4.0, gt=0, description="Largest area of a report bundle.")
+    remote_timeout: float = Field(
+        15.0, gt=0, description="Seconds to wait on a remote COG or STAC asset at ingest."
+    )
     bake_workers: int | None = Field(None, ge=1, description="Processes for baking; default: CPUs.")
 
     @property

@@ -2,6 +2,7 @@
 
 import functools
 import http.server
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,4 +157,36 @@ def test_unreachable_url_is_refused(env: Settings) -> None:
         ],
     )
     assert r.exit_code != 0 and "cannot be reached" in r.output
+    assert Catalog(env.database, env.data_dir).list() == []
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """Accepts connections and never answers, like a stalled bucket."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.mark.parametrize("mode", ["--link", "--copy"])
+def test_url_that_times_out_is_refused_and_catalog_unchanged(
+    env: Settings, silent_server: str, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.setenv("TUMEN_REMOTE_TIMEOUT", "1")
+    r = runner.invoke(
+        app,
+        [
+            "ingest",
+            f"{silent_server}/x.tif",
+            mode,
+            "--source",
+            "x",
+            "--datetime",
+            "2022-11-04T10:24:00+09:00",
+        ],
+    )
+    assert r.exit_code != 0
+    assert f"{silent_server}/x.tif: timed out after 1 s" in r.output
     assert Catalog(env.database, env.data_dir).list() == []
