@@ -1,8 +1,8 @@
-"""Run by QGIS ≥ 3.32's Python: add a sighting through the OAPIF provider, then edit it, as a user would.
+"""Run by QGIS ≥ 3.32's Python: add, edit and delete sightings through the OAPIF provider, as a user would.
 
 Usage: python3 qgis_edit.py JSON_ARGS  ->  prints one JSON line: {"added": id, "errors": [...], ...}
 Args: {"api": "http://host:port/api", "key": "...", "lonlat": [lon, lat],
-       "attributes": {...}, "edit": {...}, "move_to": [lon, lat]}
+       "attributes": {...}, "edit": {...}, "move_to": [lon, lat], "delete_id": "obs-..."}
 The API key goes out as an ``X-API-Key`` header through a QGIS "APIHeader" auth config, the way a
 user sets it up in Settings → Authentication; nothing in the layer URI carries it.
 """
@@ -84,6 +84,14 @@ def main() -> None:
             layer.changeAttributeValue(target.id(), fields.indexOf(name), value)
         layer.changeGeometry(target.id(), QgsGeometry.fromPointXY(QgsPointXY(*args["move_to"])))
         out["edit_committed"] = layer.commitChanges()
+        out["errors"] += failures(layer)
+
+    # Delete: the user selects another feature (by its API id) and deletes it.
+    doomed = [f.id() for f in layer.getFeatures() if str(f["id"]) == args.get("delete_id")]
+    if doomed:
+        layer.startEditing()
+        layer.deleteFeature(doomed[0])
+        out["delete_committed"] = layer.commitChanges()
         out["errors"] += failures(layer)
     print(json.dumps(out))
 

@@ -61,13 +61,14 @@ def test_temporal_range_on_the_map_picks_that_dates_tiles(
     )
 
 
-def test_feature_added_and_edited_in_qgis_appears_in_the_api_with_history(
+def test_features_added_edited_and_deleted_in_qgis_show_in_the_api_with_history(
     keyed: Settings, border_scenes: list[Scene], tmp_path: Path
 ) -> None:
     with LiveServer(keyed) as server:
         seed = sighting(site="bridge", scene_id=None)
         r = httpx.post(f"{server.url}/api/collections/observations/items", json=seed, headers=AUTH)
         assert r.status_code == 201, r.text
+        seed_id = r.json()["id"]
         out = run_qgis(
             {
                 "api": f"{server.url}/api",
@@ -83,6 +84,7 @@ def test_feature_added_and_edited_in_qgis_appears_in_the_api_with_history(
                 },
                 "edit": {"count": 14, "description": "train marked in QGIS, recounted"},
                 "move_to": [130.6433, 42.4169],
+                "delete_id": seed_id,
             },
             tmp_path,
             ltr=True,
@@ -96,7 +98,8 @@ def test_feature_added_and_edited_in_qgis_appears_in_the_api_with_history(
             "change_geometry": True,
             "delete": True,
         }, out
-        assert out["add_committed"] and out["edit_committed"] and not out["errors"], out
+        assert out["add_committed"] and out["edit_committed"] and out["delete_committed"], out
+        assert not out["errors"], out
         [new_id] = out["added"]
 
         feature = httpx.get(f"{server.url}/api/collections/observations/items/{new_id}").json()
@@ -115,4 +118,9 @@ def test_feature_added_and_edited_in_qgis_appears_in_the_api_with_history(
             (m, p) for m, p, _, s in server.requests if m in {"POST", "PUT", "PATCH"} and s < 300
         ]
         assert ("POST", "/api/collections/observations/items") in writes
+
+        items = f"{server.url}/api/collections/observations/items"
+        assert httpx.get(f"{items}/{seed_id}").status_code == 404
+        gone = httpx.get(f"{items}/{seed_id}/history").json()["changes"]
+        assert [h["action"] for h in gone] == ["create", "delete"]
         assert any(p == f"/api/collections/observations/items/{new_id}" for _, p in writes)
