@@ -49,6 +49,7 @@ serve: setup
 test: setup system interop-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint:

@@ -3,7 +3,7 @@
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,7 +126,8 @@ class SQLiteStore:
 
     def query(self, q: Query) -> Page:
         """Records matching ``q`` (bbox intersects, time interval intersects, properties equal)."""
-        where, params = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        params: list[Any] = []
         join = ""
         if q.bbox is not None:
             join = "JOIN observations_idx b ON b.rid = o.rowid"
@@ -211,8 +212,10 @@ class SQLiteStore:
         props.update(created_at=created_at or now, updated_at=now, version=version)
         geometry = feature.geometry.model_dump(mode="json", exclude_none=True)  # type: ignore[union-attr]
         p = feature.properties
-        t0 = p.observed_at.timestamp()  # type: ignore[union-attr]
-        t1 = p.observed_until.timestamp() if p.observed_until else t0  # type: ignore[union-attr]
+        if p is None:
+            raise ValueError("properties: required")
+        t0 = p.observed_at.timestamp()
+        t1 = p.observed_until.timestamp() if p.observed_until else t0
         values = (
             p.site,
             p.scene_id,
@@ -285,7 +288,9 @@ class SQLiteStore:
             self._log(db, fid, "create", actor, 1, None, stored)
         return stored
 
-    def create_many(self, features: list[tuple[str | None, ObservationIn]], *, actor: str) -> int:
+    def create_many(
+        self, features: Sequence[tuple[str | None, ObservationIn]], *, actor: str
+    ) -> int:
         """Insert many records in one transaction: all or nothing."""
         with self._tx() as db:
             for fid, feature in features:

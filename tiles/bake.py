@@ -70,7 +70,9 @@ def tiles_to_bake(cog: Path | str) -> tuple[list[tuple[int, int, int]], int, int
     with SceneReader(str(cog), tms=tms) as src:
         minzoom, maxzoom = src.minzoom, src.maxzoom
         bounds = src.get_geographic_bounds(tms.rasterio_geographic_crs)
-    tiles = [(t.x, t.y, t.z) for t in tms.tiles(*bounds, zooms=list(range(minzoom, maxzoom + 1)))]
+    west, south, east, north = bounds
+    zooms = list(range(minzoom, maxzoom + 1))
+    tiles = [(t.x, t.y, t.z) for t in tms.tiles(west, south, east, north, zooms=zooms)]
     return tiles, minzoom, maxzoom
 
 

@@ -5,6 +5,7 @@ import threading
 from pathlib import Path
 
 import attr
+import morecantile
 import rasterio
 from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
@@ -63,6 +64,6 @@ class SceneReader(Reader):
 
     def tile_exists(self, tile_x: int, tile_y: int, tile_z: int) -> bool:
         """Compare in lon/lat: far-away tiles projected into UTM give bogus extents that 'intersect'."""
-        west, south, east, north = self.tms.bounds(tile_x, tile_y, tile_z)
+        west, south, east, north = self.tms.bounds(morecantile.Tile(tile_x, tile_y, tile_z))
         minx, miny, maxx, maxy = self.get_geographic_bounds(self.tms.rasterio_geographic_crs)
         return west < maxx and east > minx and south < maxy and north > miny

@@ -36,7 +36,9 @@ def search(
         cloud = item.properties.get("eo:cloud_cover")
         if max_cloud is not None and cloud is not None and cloud > max_cloud:
             continue
-        footprint = shape(item.geometry) if item.geometry else box(*item.bbox)
+        if item.geometry is None and not item.bbox:
+            continue  # an item with no footprint covers no site
+        footprint = shape(item.geometry) if item.geometry else box(*item.bbox)  # type: ignore[misc]
         rows.append(
             {
                 "id": item.id,
