@@ -6,6 +6,7 @@ from overlays.errors import InvalidQuery
 from overlays.store import FILTERABLE, Query
 
 MAX_LIMIT = 10_000
+MAX_OFFSET = 2**53 - 1  # the largest integer every JSON client reads exactly
 DEFAULT_LIMIT = 100
 
 

@@ -23,7 +23,7 @@ from overlays.errors import (
     WriteForbidden,
 )
 from overlays.models import ObservationIn, ObservationProps
-from overlays.params import MAX_LIMIT, parse_datetime, parse_query
+from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_query
 from overlays.sites import SiteInfo
 from overlays.store import FILTERABLE, ObservationStore
 from overlays.store import Query as StoreQuery
@@ -370,7 +370,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         limit: Annotated[
             int | None, Query(ge=1, description=f"default 100; capped at {MAX_LIMIT}")
         ] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         sortby: Annotated[str | None, Query(description="observed_at or -observed_at")] = None,
         site: str | None = None,
         kind: str | None = None,

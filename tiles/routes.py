@@ -9,6 +9,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from tiles.bake import archive_path
 from tiles.catalog import Catalog
 from tiles.dependencies import (
+    bounded_part_params,
+    check_address,
     get_catalog,
     get_sites,
     parse_datetime,
@@ -191,8 +193,11 @@ def catalog_router() -> APIRouter:
     return router
 
 
-def add_imagery_routes(app: FastAPI) -> None:
-    """Mount the catalog routes, then one TiTiler route family per way of naming a scene."""
+def add_imagery_routes(app: FastAPI, *, max_part_px: int) -> None:
+    """Mount the catalog routes, then one TiTiler route family per way of naming a scene.
+
+    ``max_part_px`` bounds the side of a bbox or feature crop (downsampled beyond it).
+    """
     app.include_router(catalog_router())
     for dependency, prefix in (
         (scene_path, "/scenes/{scene_id}"),
@@ -202,8 +207,9 @@ def add_imagery_routes(app: FastAPI) -> None:
             path_dependency=dependency,
             layer_dependency=scene_layer_params,  # type: ignore[arg-type]
             render_dependency=scene_render_params,  # type: ignore[arg-type]
+            img_part_dependency=bounded_part_params(max_part_px),
             environment_dependency=lambda: GDAL_REMOTE_ENV,
             router_prefix=prefix,
-            router=APIRouter(dependencies=[Depends(refuse_url)]),
+            router=APIRouter(dependencies=[Depends(refuse_url), Depends(check_address)]),
         )
         app.include_router(family.router, prefix=prefix, tags=["Tiles"])

@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sites = load_sites(settings.sites_file)
 
     add_exception_handlers(app, {**TILES_STATUS_CODES, **OVERLAYS_STATUS_CODES})
-    add_imagery_routes(app)
+    add_imagery_routes(app, max_part_px=settings.max_part_px)
     app.include_router(
         features_router(
             FeaturesConfig(

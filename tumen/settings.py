@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     latest_max_age: int = Field(
         60, ge=0, description="max-age of a site's 'latest' tiles: a newer scene may arrive."
     )
+    max_part_px: int = Field(
+        4096,
+        ge=256,
+        description="Longest side of a bbox/feature crop; larger areas are downsampled.",
+    )
     report_max_km2: float = Field(4.0, gt=0, description="Largest area of a report bundle.")
     remote_timeout: float = Field(
         15.0, gt=0, description="Seconds to wait on a remote COG or STAC asset at ingest."

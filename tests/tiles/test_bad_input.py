@@ -86,3 +86,50 @@ def test_corrupt_cog_is_503_and_other_scenes_still_serve(
         assert r.status_code == 503
         assert "border-b" in r.json()["detail"]
         assert client.get(f"/scenes/border-c/{TILE}").status_code == 200
+
+
+def test_tile_outside_the_matrix_set_is_404_with_its_range(client: TestClient) -> None:
+    cases = {
+        "/scenes/border-a/tiles/WebMercatorQuad/-1/1/1.png": "zoom -1 is outside WebMercatorQuad (zoom 0 to 24)",
+        "/scenes/border-a/tiles/WebMercatorQuad/99999999999999999999/1/1.png": "zoom 99999999999999999999 is outside",
+        "/sites/bridge/tiles/WebMercatorQuad/2/4/0.png": "tile 2/4/0 is outside WebMercatorQuad: at zoom 2, x runs 0 to 3",
+        "/scenes/border-a/tiles/WebMercatorQuad/2/0/-1.png": "tile 2/0/-1 is outside",
+    }
+    for url, message in cases.items():
+        r = client.get(url)
+        assert r.status_code == 404, (url, r.text)
+        assert message in r.json()["detail"], (url, r.text)
+
+
+def test_coordinates_that_are_not_coordinates_are_400(client: TestClient) -> None:
+    cases = {
+        "/scenes/border-a/point/999,999": "lon: 999 is not a longitude (-180 to 180)",
+        "/scenes/border-a/point/130.6,nan": "lat: nan is not a finite number",
+        "/scenes/border-a/bbox/inf,42.41,130.65,42.42.tif": "minx: inf is not a finite number",
+        "/sites/bridge/bbox/130.6,-95,130.65,42.42.png": "miny: -95 is not a latitude (-90 to 90)",
+    }
+    for url, message in cases.items():
+        r = client.get(url)
+        assert r.status_code == 400, (url, r.text)
+        assert r.json()["detail"] == message
+
+
+def test_band_that_does_not_exist_is_400(client: TestClient) -> None:
+    for query in ("bidx=-1", "bidx=4", "bidx=99999999999999999999", "expression=b1*b9"):
+        for url in (f"/scenes/border-a/{TILE}?{query}", f"/scenes/border-a/statistics?{query}"):
+            r = client.get(url)
+            assert r.status_code == 400, (url, r.text)
+            assert "scene 'border-a' has bands 1 to 3" in r.json()["detail"], (url, r.text)
+
+
+def test_bbox_crop_is_bounded_in_pixels(client: TestClient, settings: Settings) -> None:
+    from rasterio.io import MemoryFile
+
+    # A bbox over the whole border area and far beyond: read downsampled, never allocated at 0.5 m.
+    r = client.get("/scenes/border-a/bbox/100,20,160,60.tif")
+    assert r.status_code == 200, r.text
+    with MemoryFile(r.content) as mem, mem.open() as ds:
+        assert max(ds.width, ds.height) == settings.max_part_px
+    r = client.get("/scenes/border-a/bbox/130.6,42.41,130.65,42.42/9000x10.png")
+    assert r.status_code == 400
+    assert r.json()["detail"] == f"width: must be between 1 and {settings.max_part_px} pixels"
