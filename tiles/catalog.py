@@ -39,9 +39,8 @@ class Scene(BaseModel):
     geographic_bounds: tuple[float, float, float, float] = Field(description="WGS84 lon/lat.")
     width: int
     height: int
-    bands: int | None = Field(
-        None, description="Band count of the COG (None: registered before it was kept)."
-    )
+    bands: int | None = Field(None, description="Band count (None: registered before it was kept).")
+    dtype: str | None = Field(None, description="Data type of the bands, e.g. uint8, uint16.")
     path: str = Field(description="COG path, relative to the data dir when inside it.")
     synthetic: bool = False
     provider: str

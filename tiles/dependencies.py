@@ -1,19 +1,16 @@
 """FastAPI dependencies that turn a request into a registered COG: by scene id, or by site and time."""
 
-import math
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path as Path_
 from typing import Annotated
 
-import morecantile
 from fastapi import Depends, Path, Query, Request
-from rio_tiler.errors import TileOutsideBounds
 from rio_tiler.expression import parse_expression
-from titiler.core.dependencies import BidxExprParams, ImageRenderingParams, PartFeatureParams
+from titiler.core.dependencies import BidxExprParams, DatasetParams, ImageRenderingParams
 
 from tiles.catalog import Catalog, Scene
 from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
+from tiles.limits import check_nodata
 from tiles.remote import is_remote
 from tiles.resolve import SceneResolver
 from tiles.sites import Site
@@ -57,72 +54,6 @@ async def refuse_url(request: Request) -> None:
             "the 'url' parameter is not accepted: tumen serves registered scenes only "
             "(use /scenes/{scene_id}/... or /sites/{site_id}/...)"
         )
-
-
-async def check_address(request: Request) -> None:
-    """Refuse a tile outside its matrix set and non-finite or out-of-range coordinates, before any read.
-
-    GDAL, PROJ and morecantile fail deep inside on such values (overflow, invalid latitude, NaN), which
-    would surface as 500s.
-    """
-    p = request.path_params
-    if {"z", "x", "y", "tileMatrixSetId"} <= p.keys():
-        try:
-            z, x, y = int(p["z"]), int(p["x"]), int(p["y"])
-            tms = morecantile.tms.get(p["tileMatrixSetId"])
-        except (ValueError, morecantile.errors.InvalidIdentifier):
-            return  # FastAPI's own validation names the bad value
-        if not tms.minzoom <= z <= tms.maxzoom:
-            raise TileOutsideBounds(
-                f"zoom {z} is outside {tms.id} (zoom {tms.minzoom} to {tms.maxzoom})"
-            )
-        matrix = tms.matrix(z)
-        if not (0 <= x < matrix.matrixWidth and 0 <= y < matrix.matrixHeight):
-            raise TileOutsideBounds(
-                f"tile {z}/{x}/{y} is outside {tms.id}: at zoom {z}, x runs 0 to "
-                f"{matrix.matrixWidth - 1} and y 0 to {matrix.matrixHeight - 1}"
-            )
-    geographic = "coord_crs" not in request.query_params
-    for name, limit in (
-        ("minx", 180),
-        ("maxx", 180),
-        ("lon", 180),
-        ("miny", 90),
-        ("maxy", 90),
-        ("lat", 90),
-    ):
-        if name not in p:
-            continue
-        try:
-            value = float(p[name])
-        except ValueError:
-            continue
-        if not math.isfinite(value):
-            raise BadRequestParameter(f"{name}: {p[name]} is not a finite number")
-        if geographic and abs(value) > limit:
-            axis = "longitude" if limit == 180 else "latitude"
-            raise BadRequestParameter(f"{name}: {p[name]} is not a {axis} (-{limit} to {limit})")
-
-
-def bounded_part_params(max_px: int) -> type[PartFeatureParams]:
-    """Bbox and feature crops: native resolution up to ``max_px`` on a side, downsampled beyond.
-
-    rio-tiler's Reader allocates whatever a bbox asks for (a continent at 0.5 m is hundreds of GiB).
-    """
-
-    @dataclass
-    class BoundedPartParams(PartFeatureParams):
-        def __post_init__(self) -> None:
-            for name in ("max_size", "width", "height"):
-                value = getattr(self, name)
-                if value is not None and not 1 <= value <= max_px:
-                    raise BadRequestParameter(f"{name}: must be between 1 and {max_px} pixels")
-            if self.width or self.height:
-                self.max_size = None
-            else:
-                self.max_size = self.max_size or max_px
-
-    return BoundedPartParams
 
 
 def get_resolver(request: Request) -> SceneResolver:
@@ -182,6 +113,16 @@ async def scene_layer_params(
             f"band {', '.join(str(b) for b in asked if not 1 <= b <= scene.bands)} does not exist: "
             f"scene '{scene.id}' has bands 1 to {scene.bands}"
         )
+    return params
+
+
+async def scene_dataset_params(
+    request: Request, params: Annotated[DatasetParams, Depends(DatasetParams)]
+) -> DatasetParams:
+    """GDAL's read options; a nodata override must fit the scene's data type."""
+    scene = getattr(request.state, "scene", None)
+    if scene is not None:
+        check_nodata(request.query_params.get("nodata"), scene.dtype)
     return params
 
 

@@ -164,7 +164,7 @@ def describe_cog(
         gsd = abs(ds.transform.a) if crs.is_projected else abs(ds.transform.a) * 111_320
         crs_text = crs.to_string() if crs.to_epsg() is None else f"EPSG:{crs.to_epsg()}"
         bounds = tuple(ds.bounds)
-        width, height, bands = ds.width, ds.height, ds.count
+        width, height, bands, dtype = ds.width, ds.height, ds.count, ds.dtypes[0]
     covered = covered_sites(geo, sites)
     if site is not None:
         if site not in sites:
@@ -193,6 +193,7 @@ def describe_cog(
         width=width,
         height=height,
         bands=bands,
+        dtype=dtype,
         path=relative,
         synthetic=synthetic,
         provider=provider,

@@ -9,12 +9,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from tiles.bake import archive_path
 from tiles.catalog import Catalog
 from tiles.dependencies import (
-    bounded_part_params,
-    check_address,
     get_catalog,
     get_sites,
     parse_datetime,
     refuse_url,
+    scene_dataset_params,
     scene_layer_params,
     scene_path,
     scene_render_params,
@@ -22,6 +21,13 @@ from tiles.dependencies import (
 )
 from tiles.errors import SceneNotBaked, SiteNotFound
 from tiles.factory import ImageryFactory
+from tiles.limits import (
+    bounded_part_params,
+    check_address,
+    check_geojson_body,
+    colormap_params,
+    query_limits,
+)
 from tiles.remote import GDAL_REMOTE_ENV
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
@@ -207,9 +213,18 @@ def add_imagery_routes(app: FastAPI, *, max_part_px: int) -> None:
             path_dependency=dependency,
             layer_dependency=scene_layer_params,  # type: ignore[arg-type]
             render_dependency=scene_render_params,  # type: ignore[arg-type]
+            dataset_dependency=scene_dataset_params,  # type: ignore[arg-type]
+            colormap_dependency=colormap_params,
             img_part_dependency=bounded_part_params(max_part_px),
             environment_dependency=lambda: GDAL_REMOTE_ENV,
             router_prefix=prefix,
-            router=APIRouter(dependencies=[Depends(refuse_url), Depends(check_address)]),
+            router=APIRouter(
+                dependencies=[
+                    Depends(refuse_url),
+                    Depends(check_address),
+                    Depends(check_geojson_body),
+                    Depends(query_limits(max_part_px)),
+                ]
+            ),
         )
         app.include_router(family.router, prefix=prefix, tags=["Tiles"])

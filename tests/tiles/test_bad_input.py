@@ -133,3 +133,35 @@ def test_bbox_crop_is_bounded_in_pixels(client: TestClient, settings: Settings) 
     r = client.get("/scenes/border-a/bbox/130.6,42.41,130.65,42.42/9000x10.png")
     assert r.status_code == 400
     assert r.json()["detail"] == f"width: must be between 1 and {settings.max_part_px} pixels"
+
+
+def test_render_parameters_out_of_range_are_400_naming_them(client: TestClient) -> None:
+    stats = "/scenes/border-a/statistics"
+    cases = [
+        (f"/scenes/border-a/{TILE}?nodata=-1", "nodata: -1 is not a uint8 value (0 to 255)"),
+        (f"/scenes/border-a/{TILE}?nodata=nan", "nodata: nan is not a uint8 value (0 to 255)"),
+        (f"/sites/bridge/{TILE}?tilesize=99999999999999999999", "tilesize: must be between 1 and"),
+        (f"/scenes/border-a/{TILE}?buffer=1e308", "buffer: must be between 0 and 256 pixels"),
+        (f"/scenes/border-a/{TILE}?padding=-3", "padding: must be between 0 and 256 pixels"),
+        (f"/scenes/border-a/{TILE}?colormap=[[1,2,3]]", "colormap: not a colormap"),
+        ("/scenes/border-a/preview.png?height=99999999999", "height: must be between 1 and"),
+        (f"{stats}?histogram_bins=0", "histogram_bins: must be between 1 and 10000"),
+        (f"{stats}?p=150", "p: percentile 150 is not between 0 and 100"),
+        ("/scenes/border-a/preview.png?dst_crs=[[1,2,3]]", "dst_crs: '[[1,2,3]]' is not a CRS"),
+        (
+            "/scenes/border-a/point/130.6,42.4?coord_crs=nonsense",
+            "coord_crs: 'nonsense' is not a CRS",
+        ),
+    ]
+    for url, message in cases:
+        r = client.get(url)
+        assert r.status_code == 400, (url, r.text)
+        assert r.json()["detail"].startswith(message), (url, r.text)
+
+
+def test_posted_feature_with_infinite_coordinates_is_400(client: TestClient) -> None:
+    body = '{"type":"Feature","properties":{},"geometry":{"type":"Point","coordinates":[1e400,1]}}'
+    for url in ("/scenes/border-a/feature.tif", "/scenes/border-a/statistics"):
+        r = client.post(url, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, (url, r.text)
+        assert r.json() == {"detail": "geometry: every number must be finite"}

@@ -1,0 +1,189 @@
+"""What a tile request may ask for: bounds checked before GDAL, PROJ or numpy fail deep inside.
+
+TiTiler passes its parameters straight to rio-tiler; out-of-range values (a zoom of -1, a nodata of -1
+on uint8 data, a 10^20-pixel tile, NaN coordinates, a malformed colormap) surface there as
+OverflowError, TypeError or MemoryError, i.e. as 500s. Each check here names the parameter instead.
+"""
+
+import functools
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import morecantile
+import numpy as np
+from fastapi import Request
+from rasterio.crs import CRS
+from rio_tiler.errors import TileOutsideBounds
+from titiler.core.dependencies import ColorMapParams, PartFeatureParams
+
+from tiles.errors import BadRequestParameter
+
+# Buffer and padding add a few pixels around a tile; beyond this they are a way to ask for a huge one.
+MAX_EDGE_PX = 256
+MAX_HISTOGRAM_BINS = 10_000
+
+
+def _pixel_count(name: str, text: str, max_px: int) -> None:
+    try:
+        value = int(text)
+    except ValueError:
+        return  # FastAPI's own validation names a non-integer
+    if not 1 <= value <= max_px:
+        raise BadRequestParameter(f"{name}: must be between 1 and {max_px} pixels")
+
+
+def query_limits(max_px: int) -> Callable[[Request], Any]:
+    """A router dependency that checks the query parameters rio-tiler cannot take at any value."""
+
+    async def check_query(request: Request) -> None:
+        q = request.query_params
+        for name in ("tilesize", "max_size", "width", "height"):
+            # /bbox/.../{width}x{height}.{format} has them in the path
+            for given in (q, request.path_params):
+                if name in given:
+                    _pixel_count(name, str(given[name]), max_px)
+        for name in ("buffer", "padding"):
+            if name in q:
+                try:
+                    value = float(q[name])
+                except ValueError:
+                    continue
+                if not 0 <= value <= MAX_EDGE_PX:
+                    raise BadRequestParameter(f"{name}: must be between 0 and {MAX_EDGE_PX} pixels")
+        for text in q.getlist("p"):
+            try:
+                value = float(text)
+            except ValueError:
+                continue
+            if not 0 <= value <= 100:
+                raise BadRequestParameter(f"p: percentile {text} is not between 0 and 100")
+        bins = q.get("histogram_bins")
+        if bins is not None and "," not in bins:
+            try:
+                count = int(bins)
+            except ValueError:
+                raise BadRequestParameter(
+                    f"histogram_bins: '{bins}' is neither a bin count nor comma-separated edges"
+                ) from None
+            if not 1 <= count <= MAX_HISTOGRAM_BINS:
+                raise BadRequestParameter(
+                    f"histogram_bins: must be between 1 and {MAX_HISTOGRAM_BINS}"
+                )
+        for name in ("coord_crs", "dst_crs", "crs"):
+            if name in q:
+                try:
+                    CRS.from_user_input(q[name])
+                except Exception:  # rasterio raises CRSError, TypeError or ValueError by input
+                    raise BadRequestParameter(f"{name}: '{q[name]}' is not a CRS") from None
+
+    return check_query
+
+
+async def check_address(request: Request) -> None:
+    """Refuse a tile outside its matrix set and non-finite or out-of-range coordinates."""
+    p = request.path_params
+    if {"z", "x", "y", "tileMatrixSetId"} <= p.keys():
+        try:
+            z, x, y = int(p["z"]), int(p["x"]), int(p["y"])
+            tms = morecantile.tms.get(p["tileMatrixSetId"])
+        except (ValueError, morecantile.errors.InvalidIdentifier):
+            return  # FastAPI's own validation names the bad value
+        if not tms.minzoom <= z <= tms.maxzoom:
+            raise TileOutsideBounds(
+                f"zoom {z} is outside {tms.id} (zoom {tms.minzoom} to {tms.maxzoom})"
+            )
+        matrix = tms.matrix(z)
+        if not (0 <= x < matrix.matrixWidth and 0 <= y < matrix.matrixHeight):
+            raise TileOutsideBounds(
+                f"tile {z}/{x}/{y} is outside {tms.id}: at zoom {z}, x runs 0 to "
+                f"{matrix.matrixWidth - 1} and y 0 to {matrix.matrixHeight - 1}"
+            )
+    geographic = "coord_crs" not in request.query_params
+    for name, limit in (
+        ("minx", 180),
+        ("maxx", 180),
+        ("lon", 180),
+        ("miny", 90),
+        ("maxy", 90),
+        ("lat", 90),
+    ):
+        if name not in p:
+            continue
+        try:
+            value = float(p[name])
+        except ValueError:
+            continue
+        if not math.isfinite(value):
+            raise BadRequestParameter(f"{name}: {p[name]} is not a finite number")
+        if geographic and abs(value) > limit:
+            axis = "longitude" if limit == 180 else "latitude"
+            raise BadRequestParameter(f"{name}: {p[name]} is not a {axis} (-{limit} to {limit})")
+
+
+def _numbers(doc: Any) -> Any:
+    if isinstance(doc, float):
+        yield doc
+    elif isinstance(doc, dict):
+        for value in doc.values():
+            yield from _numbers(value)
+    elif isinstance(doc, list):
+        for value in doc:
+            yield from _numbers(value)
+
+
+async def check_geojson_body(request: Request) -> None:
+    """A posted feature (crop, statistics) must have finite coordinates: 1e400 parses as infinity."""
+    if request.method != "POST":
+        return
+    try:
+        doc = json.loads(await request.body())
+    except ValueError:
+        return  # FastAPI's own validation says what is wrong with the body
+    if any(not math.isfinite(v) for v in _numbers(doc)):
+        raise BadRequestParameter("geometry: every number must be finite")
+
+
+def check_nodata(value: str | None, dtype: str | None) -> None:
+    """A nodata override (the query's text) must be representable in the scene's data type."""
+    if value is None or dtype is None:
+        return
+    kind = np.dtype(dtype)
+    try:
+        number = float(value)
+    except ValueError:
+        return  # FastAPI's own validation names a non-number
+    if np.issubdtype(kind, np.integer):
+        info = np.iinfo(kind)
+        if not (math.isfinite(number) and number.is_integer() and info.min <= number <= info.max):
+            raise BadRequestParameter(
+                f"nodata: {value} is not a {dtype} value ({info.min} to {info.max})"
+            )
+
+
+def bounded_part_params(max_px: int) -> type[PartFeatureParams]:
+    """Bbox and feature crops: native resolution up to ``max_px`` on a side, downsampled beyond.
+
+    rio-tiler's Reader allocates whatever a bbox asks for (a continent at 0.5 m is hundreds of GiB).
+    """
+
+    @dataclass
+    class BoundedPartParams(PartFeatureParams):
+        def __post_init__(self) -> None:
+            if self.width or self.height:
+                self.max_size = None
+            else:
+                self.max_size = self.max_size or max_px
+
+    return BoundedPartParams
+
+
+@functools.wraps(ColorMapParams)
+def colormap_params(*args: Any, **kwargs: Any) -> Any:
+    """TiTiler's colormap parameters, with a malformed colormap named as such (not a 500)."""
+    try:
+        return ColorMapParams(*args, **kwargs)
+    except (ValueError, TypeError, KeyError) as err:
+        raise BadRequestParameter(f"colormap: not a colormap ({err})") from None
