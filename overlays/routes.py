@@ -1,36 +1,22 @@
-"""OGC API – Features (Part 1 core, Part 3 queryables, Part 4 create/replace/update/delete) at /api."""
+"""OGC API – Features (Part 1 core, Part 3 queryables, Part 4 writes) at /api: the read side here."""
 
-import hmac
-import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 from shapely.geometry import box, mapping, shape
 
-from overlays import html
 from overlays.activity import Interval, activity_series
-from overlays.errors import (
-    BodyTooLarge,
-    CollectionNotFound,
-    FeatureNotFound,
-    InvalidObservation,
-    InvalidQuery,
-    ReadOnlyCollection,
-    WriteForbidden,
-)
-from overlays.models import ObservationIn, ObservationProps
+from overlays.api import COLLECTIONS, GEOJSON, FeaturesConfig, base_url, etag, known, respond
+from overlays.errors import FeatureNotFound, InvalidQuery
+from overlays.models import ObservationProps
 from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_query
-from overlays.sites import SiteInfo
-from overlays.store import FILTERABLE, ObservationStore
+from overlays.store import FILTERABLE
 from overlays.store import Query as StoreQuery
 from overlays.tracks import build_tracks
-from overlays.validate import check_feature
+from overlays.writes import add_write_routes
 
-GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -40,103 +26,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 ]
-COLLECTIONS = {
-    "observations": "Sightings of trains, wagons, cargo and ships, with their sources",
-    "tracks": "One object followed over time: lines through the sightings sharing a track_id",
-    "sites": "The watched sites (bbox) with their baselines",
-    "scenes": "Footprints and times of the imagery scenes",
-}
-
-
-@dataclass
-class FeaturesConfig:
-    """What the composition root hands the API: the store, sites, scenes, and write settings."""
-
-    store: Callable[[], ObservationStore]
-    sites: dict[str, SiteInfo]
-    scenes: Callable[
-        [], list[dict[str, Any]]
-    ]  # {id, datetime, sites, bbox, synthetic, provider, description}
-    api_key: str | None
-    max_body_bytes: int
-
-
-def base_url(request: Request) -> str:
-    """The public root of this server, honouring X-Forwarded-Proto/-Host/-Prefix from a proxy."""
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
-    host = request.headers.get("x-forwarded-host", request.headers.get("host", request.url.netloc))
-    prefix = request.headers.get("x-forwarded-prefix", "").rstrip("/")
-    return f"{proto}://{host.split(',')[0].strip()}{prefix}"
-
-
-def _respond(
-    request: Request,
-    doc: dict[str, Any],
-    title: str,
-    *,
-    geo: bool,
-    f: str | None,
-    headers: dict[str, str] | None = None,
-) -> Response:
-    if f == "html" or (
-        f is None
-        and "text/html" in request.headers.get("accept", "")
-        and "json" not in request.headers.get("accept", "")
-    ):
-        render = html.features_html if geo else html.document_html
-        return HTMLResponse(render(title, doc), headers=headers)
-    return JSONResponse(doc, media_type=GEOJSON if geo else "application/json", headers=headers)
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _if_match(request: Request) -> int | None:
-    value = request.headers.get("if-match")
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    try:
-        return int(tag)
-    except ValueError as err:
-        raise InvalidQuery(f"If-Match: '{value}' is not an ETag of this API (e.g. \"3\")") from err
 
 
 def features_router(config: FeaturesConfig) -> APIRouter:
-    """All /api routes over one store."""
+    """All /api routes over one store: reads here, writes from overlays.writes."""
     router = APIRouter(prefix="/api", tags=["OGC API – Features"])
     store = config.store
-
-    def check_key(request: Request) -> str:
-        if not config.api_key:
-            raise WriteForbidden(
-                "writes are disabled: set TUMEN_API_KEY to a secret and restart tumen, then send it "
-                "as the X-API-Key header"
-            )
-        sent = request.headers.get("x-api-key", "")
-        if not hmac.compare_digest(sent.encode(), config.api_key.encode()):
-            raise WriteForbidden("X-API-Key is missing or wrong")
-        return "api-key"
-
-    async def read_body(request: Request) -> Any:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
-            raise BodyTooLarge(
-                f"body of {declared} bytes is over the limit of {config.max_body_bytes}"
-            )
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > config.max_body_bytes:
-                raise BodyTooLarge(f"body is over the limit of {config.max_body_bytes} bytes")
-        try:
-            return json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InvalidQuery(f"body: malformed JSON ({err})") from err
-
-    def validate(doc: Any) -> ObservationIn:
-        return check_feature(doc, config.sites, config.scenes())
 
     def collection_doc(request: Request, cid: str) -> dict[str, Any]:
         base = base_url(request)
@@ -180,10 +75,6 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         }
         return doc
 
-    def known(cid: str) -> None:
-        if cid not in COLLECTIONS:
-            raise CollectionNotFound(cid, list(COLLECTIONS))
-
     @router.get("", summary="Landing page")
     def landing(request: Request, f: str | None = None) -> Response:
         base = base_url(request)
@@ -223,11 +114,11 @@ def features_router(config: FeaturesConfig) -> APIRouter:
                 },
             ],
         }
-        return _respond(request, doc, "tumen sightings", geo=False, f=f)
+        return respond(request, doc, "tumen sightings", geo=False, f=f)
 
     @router.get("/conformance", summary="Conformance classes")
     def conformance(request: Request, f: str | None = None) -> Response:
-        return _respond(request, {"conformsTo": CONFORMANCE}, "Conformance", geo=False, f=f)
+        return respond(request, {"conformsTo": CONFORMANCE}, "Conformance", geo=False, f=f)
 
     @router.get("/collections", summary="Collections")
     def collections(request: Request, f: str | None = None) -> Response:
@@ -238,12 +129,12 @@ def features_router(config: FeaturesConfig) -> APIRouter:
             ],
             "collections": [collection_doc(request, cid) for cid in COLLECTIONS],
         }
-        return _respond(request, doc, "Collections", geo=False, f=f)
+        return respond(request, doc, "Collections", geo=False, f=f)
 
     @router.get("/collections/{cid}", summary="A collection")
     def collection(request: Request, cid: str, f: str | None = None) -> Response:
         known(cid)
-        return _respond(request, collection_doc(request, cid), cid, geo=False, f=f)
+        return respond(request, collection_doc(request, cid), cid, geo=False, f=f)
 
     @router.get("/collections/{cid}/queryables", summary="Queryable properties (JSON Schema)")
     def queryables(request: Request, cid: str, f: str | None = None) -> Response:
@@ -424,7 +315,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
             "timeStamp": dt.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "links": page_links(request, cid, q, matched),
         }
-        return _respond(request, doc, f"{cid} items", geo=True, f=f)
+        return respond(request, doc, f"{cid} items", geo=True, f=f)
 
     @router.get("/collections/{cid}/items/{fid}", summary="One feature")
     def item(request: Request, cid: str, fid: str, f: str | None = None) -> Response:
@@ -448,83 +339,18 @@ def features_router(config: FeaturesConfig) -> APIRouter:
                 }
             )
             doc = flag_removed_scenes([stored.feature(links)], config.scenes())[0]
-            return _respond(
+            return respond(
                 request,
                 doc,
                 fid,
                 geo=True,
                 f=f,
-                headers={"ETag": _etag(stored.version)},
+                headers={"ETag": etag(stored.version)},
             )
         match = [x for x in derived_features(cid, StoreQuery()) if x["id"] == fid]
         if not match:
             raise FeatureNotFound(cid, fid)
-        return _respond(request, {**match[0], "links": links}, fid, geo=True, f=f)
-
-    @router.get("/collections/{cid}/items/{fid}/history", summary="Every change of a sighting")
-    def history(cid: str, fid: str) -> dict[str, Any]:
-        if cid != "observations":
-            raise (
-                ReadOnlyCollection(cid)
-                if cid in COLLECTIONS
-                else CollectionNotFound(cid, list(COLLECTIONS))
-            )
-        return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
-
-    def writable(cid: str) -> None:
-        known(cid)
-        if cid != "observations":
-            raise ReadOnlyCollection(cid)
-
-    @router.post("/collections/{cid}/items", status_code=201, summary="Add a sighting")
-    async def create(request: Request, cid: str, actor: str = Depends(check_key)) -> Response:
-        writable(cid)
-        feature = validate(await read_body(request))
-        stored = store().create(feature, actor=actor)
-        location = f"{base_url(request)}/api/collections/{cid}/items/{stored.id}"
-        response = JSONResponse(
-            stored.feature(),
-            status_code=201,
-            media_type=GEOJSON,
-            headers={"ETag": _etag(stored.version)},
-        )
-        # Starlette lower-cases header names; QGIS before 3.40.7 matches "Location" case-sensitively
-        # (qgis/QGIS#61729) and reports "Feature creation failed" without it.
-        response.raw_headers.append((b"Location", location.encode("latin-1")))
-        return response
-
-    @router.put("/collections/{cid}/items/{fid}", summary="Replace a sighting")
-    async def replace(
-        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
-    ) -> Response:
-        writable(cid)
-        feature = validate(await read_body(request))
-        stored = store().replace(fid, feature, actor=actor, if_version=_if_match(request))
-        return JSONResponse(
-            stored.feature(), media_type=GEOJSON, headers={"ETag": _etag(stored.version)}
-        )
-
-    @router.patch("/collections/{cid}/items/{fid}", summary="Update a sighting (JSON merge patch)")
-    async def patch(
-        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
-    ) -> Response:
-        writable(cid)
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise InvalidObservation("body: a merge patch is a JSON object")
-        current = store().get(fid).feature()
-        merged = _merge(current, body)
-        feature = validate(merged)
-        stored = store().patch(fid, feature, actor=actor, if_version=_if_match(request))
-        return JSONResponse(
-            stored.feature(), media_type=GEOJSON, headers={"ETag": _etag(stored.version)}
-        )
-
-    @router.delete("/collections/{cid}/items/{fid}", status_code=204, summary="Delete a sighting")
-    def delete(request: Request, cid: str, fid: str, actor: str = Depends(check_key)) -> Response:
-        writable(cid)
-        store().delete(fid, actor=actor, if_version=_if_match(request))
-        return Response(status_code=204)
+        return respond(request, {**match[0], "links": links}, fid, geo=True, f=f)
 
     @router.get("/collections/observations/activity", summary="Activity per period vs the baseline")
     def activity(
@@ -546,6 +372,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
             "baseline": config.sites[site].baseline,
         }
 
+    add_write_routes(router, config)
     return router
 
 
@@ -558,16 +385,3 @@ def flag_removed_scenes(
         scene_id = feature["properties"].get("scene_id")
         feature["properties"]["scene_removed"] = scene_id is not None and scene_id not in known
     return features
-
-
-def _merge(target: Any, patch: Any) -> Any:
-    """RFC 7396 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return patch
-    out = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = _merge(out.get(key), value)
-    return out

@@ -7,8 +7,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from overlays.api import FeaturesConfig
 from overlays.errors import STATUS_CODES as OVERLAYS_STATUS_CODES
-from overlays.routes import FeaturesConfig, features_router
+from overlays.routes import features_router
 from overlays.sites import load_sites as load_overlay_sites
 from overlays.sqlite_store import SQLiteStore
 from tiles.archive import Archives

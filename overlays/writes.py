@@ -1,0 +1,148 @@
+"""OGC API – Features Part 4 for sightings: create, replace, update (merge patch), delete, history.
+
+Writes need the X-API-Key header; If-Match is honoured when sent (QGIS and OGR do not send it).
+"""
+
+import hmac
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from overlays.api import COLLECTIONS, GEOJSON, FeaturesConfig, base_url, etag, known
+from overlays.errors import (
+    BodyTooLarge,
+    CollectionNotFound,
+    InvalidObservation,
+    InvalidQuery,
+    ReadOnlyCollection,
+    WriteForbidden,
+)
+from overlays.models import ObservationIn
+from overlays.validate import check_feature
+
+
+def if_match(request: Request) -> int | None:
+    """The version an If-Match header names, or None (absent or *)."""
+    value = request.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    try:
+        return int(tag)
+    except ValueError as err:
+        raise InvalidQuery(f"If-Match: '{value}' is not an ETag of this API (e.g. \"3\")") from err
+
+
+def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
+    """POST, PUT, PATCH, DELETE on observations, and each sighting's history."""
+    store = config.store
+
+    def check_key(request: Request) -> str:
+        if not config.api_key:
+            raise WriteForbidden(
+                "writes are disabled: set TUMEN_API_KEY to a secret and restart tumen, then send it "
+                "as the X-API-Key header"
+            )
+        sent = request.headers.get("x-api-key", "")
+        if not hmac.compare_digest(sent.encode(), config.api_key.encode()):
+            raise WriteForbidden("X-API-Key is missing or wrong")
+        return "api-key"
+
+    async def read_body(request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise BodyTooLarge(
+                f"body of {declared} bytes is over the limit of {config.max_body_bytes}"
+            )
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > config.max_body_bytes:
+                raise BodyTooLarge(f"body is over the limit of {config.max_body_bytes} bytes")
+        try:
+            return json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise InvalidQuery(f"body: malformed JSON ({err})") from err
+
+    def validate(doc: Any) -> ObservationIn:
+        return check_feature(doc, config.sites, config.scenes())
+
+    @router.get("/collections/{cid}/items/{fid}/history", summary="Every change of a sighting")
+    def history(cid: str, fid: str) -> dict[str, Any]:
+        if cid != "observations":
+            raise (
+                ReadOnlyCollection(cid)
+                if cid in COLLECTIONS
+                else CollectionNotFound(cid, list(COLLECTIONS))
+            )
+        return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
+
+    def writable(cid: str) -> None:
+        known(cid)
+        if cid != "observations":
+            raise ReadOnlyCollection(cid)
+
+    @router.post("/collections/{cid}/items", status_code=201, summary="Add a sighting")
+    async def create(request: Request, cid: str, actor: str = Depends(check_key)) -> Response:
+        writable(cid)
+        feature = validate(await read_body(request))
+        stored = store().create(feature, actor=actor)
+        location = f"{base_url(request)}/api/collections/{cid}/items/{stored.id}"
+        response = JSONResponse(
+            stored.feature(),
+            status_code=201,
+            media_type=GEOJSON,
+            headers={"ETag": etag(stored.version)},
+        )
+        # Starlette lower-cases header names; QGIS before 3.40.7 matches "Location" case-sensitively
+        # (qgis/QGIS#61729) and reports "Feature creation failed" without it.
+        response.raw_headers.append((b"Location", location.encode("latin-1")))
+        return response
+
+    @router.put("/collections/{cid}/items/{fid}", summary="Replace a sighting")
+    async def replace(
+        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
+    ) -> Response:
+        writable(cid)
+        feature = validate(await read_body(request))
+        stored = store().replace(fid, feature, actor=actor, if_version=if_match(request))
+        return JSONResponse(
+            stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
+        )
+
+    @router.patch("/collections/{cid}/items/{fid}", summary="Update a sighting (JSON merge patch)")
+    async def patch(
+        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
+    ) -> Response:
+        writable(cid)
+        body = await read_body(request)
+        if not isinstance(body, dict):
+            raise InvalidObservation("body: a merge patch is a JSON object")
+        current = store().get(fid).feature()
+        merged = merge(current, body)
+        feature = validate(merged)
+        stored = store().patch(fid, feature, actor=actor, if_version=if_match(request))
+        return JSONResponse(
+            stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
+        )
+
+    @router.delete("/collections/{cid}/items/{fid}", status_code=204, summary="Delete a sighting")
+    def delete(request: Request, cid: str, fid: str, actor: str = Depends(check_key)) -> Response:
+        writable(cid)
+        store().delete(fid, actor=actor, if_version=if_match(request))
+        return Response(status_code=204)
+
+
+def merge(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = merge(out.get(key), value)
+    return out
