@@ -116,7 +116,8 @@ class TileDelivery:
             status, upstream_headers, content = await _capture(self.app, scope, receive)
             if status != 200:
                 return await _respond(send, status, upstream_headers, content, head=False)
-            media = dict(upstream_headers).get(b"content-type", b"").decode() or media
+            # TiTiler labels .jpg as image/jpg; the registered type (and the baked path's) is image/jpeg.
+            media = media or dict(upstream_headers).get(b"content-type", b"").decode()
             body = content
             if self.cache is not None:
                 self.cache[key] = (body, media)

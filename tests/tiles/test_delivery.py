@@ -177,3 +177,9 @@ def test_wmts_offers_webp_last_and_png_first(baked_client: TestClient) -> None:
     xml = baked_client.get("/scenes/border-c/WebMercatorQuad/WMTSCapabilities.xml").content
     layer = WebMapTileService("http://testserver/x", xml=xml).contents["border-c"]
     assert layer.resourceURLs[0]["format"] == "image/png"  # not baked: lossless first
+
+
+def test_tiles_carry_their_registered_media_type(client: TestClient) -> None:
+    for ext, media in (("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp")):
+        r = client.get(f"/scenes/border-a/tiles/WebMercatorQuad/{TILE}.{ext}")
+        assert r.status_code == 200 and r.headers["content-type"] == media, (ext, r.headers)
