@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import rasterio
 from pydantic import AwareDatetime, BaseModel, Field
+from rasterio.errors import RasterioError
 
 from tiles.errors import NoSceneAtTime, SceneNotFound
 
@@ -71,6 +73,32 @@ class Catalog:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        self._record_band_layout()
+
+    def _record_band_layout(self) -> None:
+        """Scenes registered before the catalog kept band count and dtype get them from their COG.
+
+        The request checks (a band that does not exist, a nodata the dtype cannot hold) need them.
+        Linked remote COGs are left alone: no network at start-up.
+        """
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT record FROM scenes WHERE json_extract(record, '$.bands') IS NULL"
+            ).fetchall()
+        for (record,) in rows:
+            scene = Scene.model_validate_json(record)
+            if scene.path.startswith(("http://", "https://")):
+                continue
+            try:
+                with rasterio.open(self.resolve(scene)) as ds:
+                    update = {"bands": ds.count, "dtype": ds.dtypes[0]}
+            except (RasterioError, OSError):
+                continue  # a missing COG is reported when a request needs it
+            with self._connect() as db:
+                db.execute(
+                    "UPDATE scenes SET record = ? WHERE id = ?",
+                    (scene.model_copy(update=update).model_dump_json(), scene.id),
+                )
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -53,3 +53,19 @@ def test_reregistering_replaces_and_remove_forgets(
     assert catalog.get("border-a").sites == ["tumangang"]
     catalog.remove("border-a")
     assert [s.id for s in catalog.list()] == ["border-b", "border-c"]
+
+
+def test_older_records_get_band_count_and_dtype_from_their_cog(
+    settings: Settings, border_scenes: list[Scene]
+) -> None:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(settings.database) as db:
+        for scene_id, record in db.execute("SELECT id, record FROM scenes").fetchall():
+            old = {k: v for k, v in json.loads(record).items() if k not in ("bands", "dtype")}
+            db.execute("UPDATE scenes SET record = ? WHERE id = ?", (json.dumps(old), scene_id))
+    assert Catalog(settings.database, settings.data_dir).get("border-a").bands == 3
+    assert {(s.bands, s.dtype) for s in Catalog(settings.database, settings.data_dir).list()} == {
+        (3, "uint8")
+    }
