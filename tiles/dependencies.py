@@ -11,7 +11,7 @@ from titiler.core.dependencies import BidxExprParams, DatasetParams, ImageRender
 from tiles.catalog import Catalog, Scene
 from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
 from tiles.limits import check_nodata
-from tiles.remote import is_remote
+from tiles.remote import GDAL_REMOTE_ENV, is_remote
 from tiles.resolve import SceneResolver
 from tiles.sites import Site
 
@@ -54,6 +54,11 @@ async def refuse_url(request: Request) -> None:
             "the 'url' parameter is not accepted: tumen serves registered scenes only "
             "(use /scenes/{scene_id}/... or /sites/{site_id}/...)"
         )
+
+
+async def gdal_env() -> dict[str, str]:
+    """GDAL settings for every read (those of remote COGs; harmless for local files)."""
+    return GDAL_REMOTE_ENV
 
 
 def get_resolver(request: Request) -> SceneResolver:

@@ -181,7 +181,7 @@ def bounded_part_params(max_px: int) -> type[PartFeatureParams]:
 
 
 @functools.wraps(ColorMapParams)
-def colormap_params(*args: Any, **kwargs: Any) -> Any:
+async def colormap_params(*args: Any, **kwargs: Any) -> Any:
     """TiTiler's colormap parameters, with a malformed colormap named as such (not a 500)."""
     try:
         return ColorMapParams(*args, **kwargs)

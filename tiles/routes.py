@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from tiles.bake import archive_path
 from tiles.catalog import Catalog
 from tiles.dependencies import (
+    gdal_env,
     get_catalog,
     get_sites,
     parse_datetime,
@@ -28,7 +29,6 @@ from tiles.limits import (
     colormap_params,
     query_limits,
 )
-from tiles.remote import GDAL_REMOTE_ENV
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities, wmts_time
@@ -214,9 +214,9 @@ def add_imagery_routes(app: FastAPI, *, max_part_px: int) -> None:
             layer_dependency=scene_layer_params,  # type: ignore[arg-type]
             render_dependency=scene_render_params,  # type: ignore[arg-type]
             dataset_dependency=scene_dataset_params,  # type: ignore[arg-type]
-            colormap_dependency=colormap_params,
+            colormap_dependency=colormap_params,  # type: ignore[arg-type]
             img_part_dependency=bounded_part_params(max_part_px),
-            environment_dependency=lambda: GDAL_REMOTE_ENV,
+            environment_dependency=gdal_env,  # type: ignore[arg-type]  # async: no thread hop
             router_prefix=prefix,
             router=APIRouter(
                 dependencies=[

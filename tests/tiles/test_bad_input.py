@@ -165,3 +165,12 @@ def test_posted_feature_with_infinite_coordinates_is_400(client: TestClient) -> 
         r = client.post(url, content=body, headers={"content-type": "application/json"})
         assert r.status_code == 400, (url, r.text)
         assert r.json() == {"detail": "geometry: every number must be finite"}
+
+
+def test_a_well_formed_colormap_still_renders(client: TestClient) -> None:
+    for params in (
+        {"bidx": "1", "colormap_name": "viridis"},
+        {"bidx": "1", "colormap": '{"0": "#000000", "255": "#ffffff"}'},
+    ):
+        r = client.get(f"/scenes/border-a/{TILE}", params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/png", (params, r.text)
