@@ -10,10 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from overlays.api import COLLECTIONS, GEOJSON, FeaturesConfig, base_url, etag, known
+from overlays.api import GEOJSON, FeaturesConfig, base_url, etag, known
 from overlays.errors import (
     BodyTooLarge,
-    CollectionNotFound,
     InvalidObservation,
     InvalidQuery,
     ReadOnlyCollection,
@@ -69,20 +68,15 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
     def validate(doc: Any) -> ObservationIn:
         return check_feature(doc, config.sites, config.scenes())
 
-    @router.get("/collections/{cid}/items/{fid}/history", summary="Every change of a sighting")
-    def history(cid: str, fid: str) -> dict[str, Any]:
-        if cid != "observations":
-            raise (
-                ReadOnlyCollection(cid)
-                if cid in COLLECTIONS
-                else CollectionNotFound(cid, list(COLLECTIONS))
-            )
-        return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
-
     def writable(cid: str) -> None:
         known(cid)
         if cid != "observations":
             raise ReadOnlyCollection(cid)
+
+    @router.get("/collections/{cid}/items/{fid}/history", summary="Every change of a sighting")
+    def history(cid: str, fid: str) -> dict[str, Any]:
+        writable(cid)  # only sightings change, so only they have a history
+        return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
 
     @router.post("/collections/{cid}/items", status_code=201, summary="Add a sighting")
     async def create(request: Request, cid: str, actor: str = Depends(check_key)) -> Response:
@@ -90,16 +84,13 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
         feature = validate(await read_body(request))
         stored = store().create(feature, actor=actor)
         location = f"{base_url(request)}/api/collections/{cid}/items/{stored.id}"
-        response = JSONResponse(
+        # Sent as "location"; tumen.http_protocol spells it "Location" for QGIS <= 3.40.6.
+        return JSONResponse(
             stored.feature(),
             status_code=201,
             media_type=GEOJSON,
-            headers={"ETag": etag(stored.version)},
+            headers={"Location": location, "ETag": etag(stored.version)},
         )
-        # Starlette lower-cases header names; QGIS before 3.40.7 matches "Location" case-sensitively
-        # (qgis/QGIS#61729) and reports "Feature creation failed" without it.
-        response.raw_headers.append((b"Location", location.encode("latin-1")))
-        return response
 
     @router.put("/collections/{cid}/items/{fid}", summary="Replace a sighting")
     async def replace(

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from rasterio.errors import RasterioError
 
 from tiles.errors import NoSceneAtTime, SceneNotFound
+from tiles.remote import is_remote
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenes (
@@ -85,20 +86,20 @@ class Catalog:
             rows = db.execute(
                 "SELECT record FROM scenes WHERE json_extract(record, '$.bands') IS NULL"
             ).fetchall()
+        updates = []
         for (record,) in rows:
             scene = Scene.model_validate_json(record)
-            if scene.path.startswith(("http://", "https://")):
+            if is_remote(scene.path):
                 continue
             try:
                 with rasterio.open(self.resolve(scene)) as ds:
                     update = {"bands": ds.count, "dtype": ds.dtypes[0]}
             except (RasterioError, OSError):
                 continue  # a missing COG is reported when a request needs it
+            updates.append((scene.model_copy(update=update).model_dump_json(), scene.id))
+        if updates:
             with self._connect() as db:
-                db.execute(
-                    "UPDATE scenes SET record = ? WHERE id = ?",
-                    (scene.model_copy(update=update).model_dump_json(), scene.id),
-                )
+                db.executemany("UPDATE scenes SET record = ? WHERE id = ?", updates)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -112,7 +113,7 @@ class Catalog:
 
     def location(self, scene: Scene) -> str:
         """Where a scene's COG is read from: an absolute path, or the URL of a linked remote COG."""
-        if scene.path.startswith(("http://", "https://")):
+        if is_remote(scene.path):
             return scene.path
         return str(self.resolve(scene))
 

@@ -113,9 +113,10 @@ async def scene_layer_params(
     if params.indexes is None and params.expression is None:
         params.indexes = scene.render.get("bidx")
     asked = parse_expression(params.expression) if params.expression else params.indexes or []
-    if scene.bands is not None and any(not 1 <= b <= scene.bands for b in asked):
+    missing = [str(b) for b in asked if scene.bands is not None and not 1 <= b <= scene.bands]
+    if missing:
         raise BadRequestParameter(
-            f"band {', '.join(str(b) for b in asked if not 1 <= b <= scene.bands)} does not exist: "
+            f"band {', '.join(missing)} does not exist: "
             f"scene '{scene.id}' has bands 1 to {scene.bands}"
         )
     return params
