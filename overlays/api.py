@@ -31,7 +31,7 @@ class FeaturesConfig:
         [], list[dict[str, Any]]
     ]  # {id, datetime, sites, bbox, synthetic, provider, description}
     api_key: str | None
-    max_body_bytes: int
+    write_rate: int  # writes per minute per API key; 0: no limit
 
 
 def base_url(request: Request) -> str:

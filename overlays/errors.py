@@ -50,8 +50,15 @@ class ReadOnlyCollection(OverlaysError):
         super().__init__(f"collection '{cid}' is read-only; write to 'observations'")
 
 
-class BodyTooLarge(OverlaysError):
-    """A request body over the configured limit."""
+class TooManyWrites(OverlaysError):
+    """An API key over its write budget (TUMEN_WRITE_RATE); ``headers`` carries Retry-After."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many writes with this API key: wait {retry_after} s and retry "
+            "(the limit is TUMEN_WRITE_RATE writes per minute)"
+        )
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 STATUS_CODES: dict[type[Exception], int] = {
@@ -62,5 +69,5 @@ STATUS_CODES: dict[type[Exception], int] = {
     InvalidQuery: status.HTTP_400_BAD_REQUEST,
     WriteForbidden: status.HTTP_403_FORBIDDEN,
     ReadOnlyCollection: status.HTTP_405_METHOD_NOT_ALLOWED,
-    BodyTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    TooManyWrites: status.HTTP_429_TOO_MANY_REQUESTS,
 }

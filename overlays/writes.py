@@ -12,31 +12,26 @@ from fastapi.responses import JSONResponse, Response
 
 from overlays.api import GEOJSON, FeaturesConfig, base_url, etag, known
 from overlays.errors import (
-    BodyTooLarge,
     InvalidObservation,
     InvalidQuery,
     ReadOnlyCollection,
     WriteForbidden,
 )
 from overlays.models import ObservationIn
+from overlays.preconditions import IfMatch, parse_if_match
+from overlays.ratelimit import WriteBudget
 from overlays.validate import check_feature
 
 
-def if_match(request: Request) -> int | None:
-    """The version an If-Match header names, or None (absent or *)."""
-    value = request.headers.get("if-match")
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    try:
-        return int(tag)
-    except ValueError as err:
-        raise InvalidQuery(f"If-Match: '{value}' is not an ETag of this API (e.g. \"3\")") from err
+def if_match(request: Request) -> IfMatch | None:
+    """The request's If-Match, parsed (400 when it is not an entity-tag list)."""
+    return parse_if_match(request.headers.get("if-match"))
 
 
 def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
     """POST, PUT, PATCH, DELETE on observations, and each sighting's history."""
     store = config.store
+    budget = WriteBudget(config.write_rate)
 
     def check_key(request: Request) -> str:
         if not config.api_key:
@@ -47,23 +42,22 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
         sent = request.headers.get("x-api-key", "")
         if not hmac.compare_digest(sent.encode(), config.api_key.encode()):
             raise WriteForbidden("X-API-Key is missing or wrong")
+        budget.spend(sent)
         return "api-key"
 
     async def read_body(request: Request) -> Any:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > config.max_body_bytes:
-            raise BodyTooLarge(
-                f"body of {declared} bytes is over the limit of {config.max_body_bytes}"
-            )
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > config.max_body_bytes:
-                raise BodyTooLarge(f"body is over the limit of {config.max_body_bytes} bytes")
+        # Its size (413) and its vertex count (400) were checked by tumen.limits before routing.
         try:
-            return json.loads(raw)
+            return json.loads(await request.body())
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise InvalidQuery(f"body: malformed JSON ({err})") from err
+
+    def precondition(request: Request, fid: str) -> int | None:
+        """The version a conditional write must find: 404 before 412, as RFC 9110 §13.2.2 orders."""
+        condition = if_match(request)
+        if condition is None:
+            return None
+        return condition.admits(fid, store().get(fid).version)
 
     def validate(doc: Any) -> ObservationIn:
         return check_feature(doc, config.sites, config.scenes())
@@ -97,8 +91,9 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
         request: Request, cid: str, fid: str, actor: str = Depends(check_key)
     ) -> Response:
         writable(cid)
+        expected = precondition(request, fid)
         feature = validate(await read_body(request))
-        stored = store().replace(fid, feature, actor=actor, if_version=if_match(request))
+        stored = store().replace(fid, feature, actor=actor, if_version=expected)
         return JSONResponse(
             stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
         )
@@ -108,13 +103,14 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
         request: Request, cid: str, fid: str, actor: str = Depends(check_key)
     ) -> Response:
         writable(cid)
+        condition = if_match(request)
+        current = store().get(fid)
+        expected = condition.admits(fid, current.version) if condition else None
         body = await read_body(request)
         if not isinstance(body, dict):
             raise InvalidObservation("body: a merge patch is a JSON object")
-        current = store().get(fid).feature()
-        merged = merge(current, body)
-        feature = validate(merged)
-        stored = store().patch(fid, feature, actor=actor, if_version=if_match(request))
+        feature = validate(merge(current.feature(), body))
+        stored = store().patch(fid, feature, actor=actor, if_version=expected)
         return JSONResponse(
             stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
         )
@@ -122,7 +118,7 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
     @router.delete("/collections/{cid}/items/{fid}", status_code=204, summary="Delete a sighting")
     def delete(request: Request, cid: str, fid: str, actor: str = Depends(check_key)) -> Response:
         writable(cid)
-        store().delete(fid, actor=actor, if_version=if_match(request))
+        store().delete(fid, actor=actor, if_version=precondition(request, fid))
         return Response(status_code=204)
 
 

@@ -22,6 +22,7 @@ from tiles.sites import load_sites
 from tumen import __version__
 from tumen.connect import qgis_router
 from tumen.errors import add_exception_handlers
+from tumen.limits import RequestLimits
 from tumen.report import report_router
 from tumen.settings import Settings
 from tumen.web import add_map
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sites=load_overlay_sites(settings.sites_file),
                 scenes=lambda: scene_footprints(app.state.catalog),
                 api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-                max_body_bytes=settings.max_body_bytes,
+                write_rate=settings.write_rate,
             )
         )
     )
@@ -88,6 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache_bytes=settings.tile_cache_mb * 1024 * 1024,
         max_age=settings.tile_max_age,
         latest_max_age=settings.latest_max_age,
+    )
+
+    # Outermost: a body is measured before any route or the tile layer sees it.
+    app.add_middleware(
+        RequestLimits,
+        max_body_bytes=settings.max_body_bytes,
+        max_vertices=settings.max_vertices,
     )
 
     app.include_router(qgis_router())

@@ -15,7 +15,9 @@ def add_exception_handlers(app: FastAPI, table: Mapping[type[Exception], int]) -
 
     def handler(status: int):  # noqa: ANN202
         async def respond(request: Request, exc: Exception) -> JSONResponse:
-            return JSONResponse({"detail": str(exc)}, status_code=status)
+            # An error may carry headers of its own (Retry-After on a 429).
+            headers = getattr(exc, "headers", None)
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
         return respond
 

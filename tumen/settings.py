@@ -30,7 +30,15 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="Key that writes must send as X-API-Key.")
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     demo_seed: int = Field(20221104, description="Seed of the synthetic demo imagery.")
-    max_body_bytes: int = Field(1024 * 1024, description="Largest request body accepted.")
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted (413 beyond)."
+    )
+    max_vertices: int = Field(
+        10_000, ge=4, description="Most positions in a posted geometry (400 beyond)."
+    )
+    write_rate: int = Field(
+        600, ge=0, description="Writes per minute per API key and worker (429 beyond); 0: off."
+    )
     tile_cache_mb: int = Field(
         256, ge=0, description="In-process LRU of rendered tiles, per worker."
     )
