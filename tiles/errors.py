@@ -87,7 +87,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     SceneUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     SceneNotBaked: status.HTTP_404_NOT_FOUND,
     BadRequestParameter: status.HTTP_400_BAD_REQUEST,
-    InvalidDatetime: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    InvalidDatetime: status.HTTP_400_BAD_REQUEST,
     TileOutsideBounds: status.HTTP_404_NOT_FOUND,
     TileNotFoundError: status.HTTP_404_NOT_FOUND,
     PointOutsideBounds: status.HTTP_404_NOT_FOUND,

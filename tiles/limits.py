@@ -17,6 +17,8 @@ import numpy as np
 from fastapi import Request
 from rasterio.crs import CRS
 from rio_tiler.errors import TileOutsideBounds
+from shapely.errors import GEOSException
+from shapely.geometry import shape
 from titiler.core.dependencies import ColorMapParams, PartFeatureParams
 
 from tiles.errors import BadRequestParameter
@@ -121,6 +123,17 @@ async def check_address(request: Request) -> None:
         if geographic and abs(value) > limit:
             axis = "longitude" if limit == 180 else "latitude"
             raise BadRequestParameter(f"{name}: {p[name]} is not a {axis} (-{limit} to {limit})")
+    if {"minx", "miny", "maxx", "maxy"} <= p.keys():
+        try:
+            minx, miny, maxx, maxy = (float(p[k]) for k in ("minx", "miny", "maxx", "maxy"))
+        except ValueError:
+            return
+        # GDAL cannot invert the geotransform of an empty window (a 500 before).
+        if not (minx < maxx and miny < maxy):
+            raise BadRequestParameter(
+                f"bbox: {minx},{miny},{maxx},{maxy} has no area; "
+                "minx must be less than maxx and miny less than maxy"
+            )
 
 
 def _numbers(doc: Any) -> Any:
@@ -134,8 +147,28 @@ def _numbers(doc: Any) -> Any:
             yield from _numbers(value)
 
 
+# TiTiler's crop of a posted feature (/feature, /feature.{format}, /feature/{w}x{h}.{format}).
+CROP_ROUTE = "feature_image"
+
+
+def _crop_area(doc: Any) -> None:
+    """A crop reads the geometry's bounds: a point or an axis-parallel line has none to read."""
+    try:
+        minx, miny, maxx, maxy = shape(doc["geometry"]).bounds
+    except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
+        return  # FastAPI's own validation says what is wrong with the feature
+    if not (minx < maxx and miny < maxy):
+        raise BadRequestParameter(
+            f"geometry: a crop needs an area, and the bounds of this {doc['geometry']['type']} "
+            f"({minx},{miny},{maxx},{maxy}) have none; send a Polygon"
+        )
+
+
 async def check_geojson_body(request: Request) -> None:
-    """A posted feature (crop, statistics) must have finite coordinates: 1e400 parses as infinity."""
+    """A posted feature (crop, statistics) must have finite coordinates: 1e400 parses as infinity.
+
+    A crop also needs an area: GDAL cannot invert the geotransform of an empty window (a 500 before).
+    """
     if request.method != "POST":
         return
     try:
@@ -144,6 +177,9 @@ async def check_geojson_body(request: Request) -> None:
         return  # FastAPI's own validation says what is wrong with the body
     if any(not math.isfinite(v) for v in _numbers(doc)):
         raise BadRequestParameter("geometry: every number must be finite")
+    route = request.scope.get("route")
+    if isinstance(doc, dict) and getattr(route, "name", None) == CROP_ROUTE:
+        _crop_area(doc)
 
 
 def check_nodata(value: str | None, dtype: str | None) -> None:

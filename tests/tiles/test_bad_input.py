@@ -27,10 +27,41 @@ def test_unknown_site_is_404_naming_it_and_the_known_ones(client: TestClient) ->
         assert "bridge, khasan, rajin, tumangang" in detail
 
 
-def test_unparsable_datetime_is_422(client: TestClient) -> None:
-    r = client.get(f"/sites/bridge/{TILE}", params={"datetime": "last tuesday"})
-    assert r.status_code == 422
-    assert "datetime 'last tuesday' is not ISO 8601" in r.json()["detail"]
+def test_unparsable_datetime_is_400(client: TestClient) -> None:
+    for url in (f"/sites/bridge/{TILE}", "/wmts/WMTSCapabilities.xml"):
+        r = client.get(url, params={"datetime": "last tuesday"})
+        assert r.status_code == 400, url
+        assert "datetime 'last tuesday' is not ISO 8601" in r.json()["detail"]
+
+
+def test_crop_of_a_point_or_straight_line_is_400_not_500(client: TestClient) -> None:
+    # Found by schemathesis: GDAL cannot invert the geotransform of an empty window.
+    for url, geometry in (
+        ("/scenes/border-a/feature", {"type": "LineString", "coordinates": [[0, 0.58], [0, 0]]}),
+        ("/scenes/border-a/feature.jp2", {"type": "Point", "coordinates": [0, 0]}),
+        ("/sites/bridge/feature.png", {"type": "Point", "coordinates": [130.6425, 42.4165]}),
+    ):
+        r = client.post(url, json={"type": "Feature", "properties": {}, "geometry": geometry})
+        assert r.status_code == 400, url
+        assert "geometry: a crop needs an area" in r.json()["detail"]
+        assert f"this {geometry['type']}" in r.json()["detail"]
+
+
+def test_statistics_of_a_point_still_answer(client: TestClient) -> None:
+    point = {"type": "Point", "coordinates": [130.6425, 42.4165]}
+    r = client.post(
+        "/scenes/border-a/statistics", json={"type": "Feature", "properties": {}, "geometry": point}
+    )
+    assert r.status_code == 200
+
+
+def test_bbox_without_area_is_400_not_500(client: TestClient) -> None:
+    for bbox in ("130.6,42.41,130.6,42.42", "0,0,0,0", "130.64,42.43,130.6,42.41"):
+        r = client.get(f"/scenes/border-a/bbox/{bbox}.png")
+        assert r.status_code == 400, bbox
+        assert (
+            "has no area; minx must be less than maxx and miny less than maxy" in r.json()["detail"]
+        )
 
 
 def test_tile_outside_scene_is_404(client: TestClient) -> None:

@@ -115,4 +115,4 @@ def test_capabilities_datetime_sets_each_layers_default_time(client: TestClient)
     }
     assert defaults == {s: "2022-11-04T04:10:00Z" for s in ("bridge", "khasan", "tumangang")}
     bad = client.get("/wmts/WMTSCapabilities.xml", params={"datetime": "soon"})
-    assert bad.status_code == 422
+    assert bad.status_code == 400
