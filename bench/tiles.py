@@ -240,6 +240,7 @@ def main() -> None:
         baked_scene = bake_scene(
             Catalog(dirs["baked"][0] / "tumen.sqlite", dirs["baked"][0]), dirs["baked"][1]
         )
+        assert baked_scene is not None  # nothing else changes this private catalog
         fmt = baked_scene.tile_format or "jpg"
         static_root = work / "static"
         export_tiles(archive_path(dirs["baked"][0], scene.id), static_root, fmt)

@@ -88,27 +88,38 @@ def bake_scene(
     workers: int | None = None,
     fmt: str | None = None,
     advance: Callable[[int, int], None] | None = None,
-) -> Scene:
-    """Write the scene's archive (atomically) and record its format and version in the catalog."""
+) -> Scene | None:
+    """Write the scene's archive (atomically) and record its format and version in the catalog.
+
+    None when the scene was removed or re-ingested while it baked (the catalog is left alone).
+    """
     cog = catalog.location(scene)
     fmt = fmt or choose_format(cog)
     tiles, minzoom, maxzoom = tiles_to_bake(cog)
     rendered: list[tuple[int, bytes]] = []
     workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("forkserver")) as pool:
-        futures = [
-            pool.submit(_render_chunk, str(cog), fmt, scene.render, c)
-            for c in _chunks(tiles, CHUNK)
-        ]
-        for future in futures:
-            part = future.result()
+    if workers == 1:  # in this process (the background baker is one low-priority process)
+        for chunk in _chunks(tiles, CHUNK):
+            part = _render_chunk(str(cog), fmt, scene.render, chunk)
             rendered.extend(part)
             if advance:
                 advance(len(part), len(tiles))
+    else:
+        with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+            futures = [
+                pool.submit(_render_chunk, str(cog), fmt, scene.render, c)
+                for c in _chunks(tiles, CHUNK)
+            ]
+            for future in futures:
+                part = future.result()
+                rendered.extend(part)
+                if advance:
+                    advance(len(part), len(tiles))
     rendered.sort()
     dst = archive_path(catalog.data_dir, scene.id)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.partial")
+    # Unique per process: two bakers never write one file; readers only ever see the renamed whole.
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.partial")
     west, south, east, north = scene.geographic_bounds
     header = {
         "tile_type": TILE_TYPES[fmt],
@@ -140,6 +151,4 @@ def bake_scene(
         tmp.replace(dst)
     finally:
         tmp.unlink(missing_ok=True)
-    return catalog.add(
-        scene.model_copy(update={"tile_format": fmt, "baked_version": scene.version})
-    )
+    return catalog.mark_baked(scene.id, scene.version, fmt)

@@ -141,6 +141,26 @@ class Catalog:
             )
         return scene
 
+    def mark_baked(self, scene_id: str, version: str, tile_format: str) -> Scene | None:
+        """Record an archive baked from ``version``, if that is still the scene's version.
+
+        None (nothing written) when the scene was removed or re-ingested meanwhile, so a bake that
+        raced a change never points the catalog at stale tiles.
+        """
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT record FROM scenes WHERE id = ?", (scene_id,)).fetchone()
+            if row is None:
+                return None
+            scene = Scene.model_validate_json(row[0])
+            if scene.version != version:
+                return None
+            scene = scene.model_copy(update={"tile_format": tile_format, "baked_version": version})
+            db.execute(
+                "UPDATE scenes SET record = ? WHERE id = ?", (scene.model_dump_json(), scene_id)
+            )
+        return scene
+
     def remove(self, scene_id: str) -> None:
         """Forget a scene (its file is left to the caller)."""
         with self._connect() as db:

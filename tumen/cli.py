@@ -1,5 +1,7 @@
 """The ``tumen`` command: serve, build the demo, list and ingest scenes."""
 
+import signal
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -45,10 +47,19 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default: TUMEN_HOST.")] = None,
     port: Annotated[int | None, typer.Option(help="Default: TUMEN_PORT.")] = None,
     workers: Annotated[int | None, typer.Option(help="Default: TUMEN_WORKERS.")] = None,
+    bake_behind: Annotated[
+        bool | None,
+        typer.Option(
+            "--bake/--no-bake",
+            help="Bake scenes without a current archive in one low-priority process while "
+            "serving. Default: TUMEN_BAKE_ON_SERVE.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API, tiles and map with uvicorn."""
+    """Serve the API, tiles and map with uvicorn (baking what is not baked behind it)."""
     import uvicorn
 
+    from tumen.baker import start_background_bake, stop_background_bake
     from tumen.http_protocol import TumenHttpProtocol
 
     settings = Settings()
@@ -56,16 +67,31 @@ def serve(
         f"tumen on http://{host or settings.host}:{port or settings.port}/ "
         f"(data: {settings.data_dir.resolve()})"
     )
-    uvicorn.run(
-        "tumen.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-        http=TumenHttpProtocol,
-    )
+    # A SIGTERM before uvicorn installs its own handlers must still stop the baker: while the
+    # baker is being started it is only noted, then it exits through `finally`.
+    stop_requested: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(1))
+    baker = None
+    try:
+        if settings.bake_on_serve if bake_behind is None else bake_behind:
+            baker = start_background_bake(settings)
+            if baker is not None:
+                console.print("baking tiles in the background; until then tiles render on request")
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        if stop_requested:
+            return
+        uvicorn.run(
+            "tumen.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers or settings.workers,
+            log_level=settings.log_level,
+            proxy_headers=True,
+            http=TumenHttpProtocol,
+        )
+    finally:
+        stop_background_bake(baker)
 
 
 @app.command()
@@ -74,8 +100,13 @@ def demo(
         bool, typer.Option("--force", help="Rebuild even if the demo exists.")
     ] = False,
     bake_tiles: Annotated[
-        bool, typer.Option("--bake/--no-bake", help="Bake the scenes' tiles (PMTiles).")
-    ] = True,
+        bool,
+        typer.Option(
+            "--bake/--no-bake",
+            help="Bake the scenes' tiles (PMTiles) now. By default `tumen serve` bakes them "
+            "behind, so the map answers at once.",
+        ),
+    ] = False,
 ) -> None:
     """Build the synthetic demo data set (scenes drawn from the reported sightings)."""
     from tumen.demo.build import build_demo
@@ -127,7 +158,10 @@ def bake_scenes(settings: Settings, scenes: list[Scene]) -> None:
                 progress.update(task, advance=n, total=total)
 
             baked = bake_scene(catalog, scene, workers=settings.bake_workers, advance=advance)
-            progress.update(task, description=f"bake {scene.id} ({baked.tile_format})")
+            if baked is None:
+                progress.update(task, description=f"bake {scene.id}: changed meanwhile, not used")
+            else:
+                progress.update(task, description=f"bake {scene.id} ({baked.tile_format})")
 
 
 @app.command()
@@ -135,12 +169,37 @@ def bake(
     scene_ids: Annotated[list[str] | None, typer.Argument(help="Scenes to bake.")] = None,
     all_scenes: Annotated[bool, typer.Option("--all", help="Bake every scene.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Re-bake current archives too.")] = False,
+    pending_only: Annotated[
+        bool,
+        typer.Option("--pending", help="Bake every scene without a current archive, newest first."),
+    ] = False,
+    background: Annotated[
+        bool,
+        typer.Option(
+            "--background",
+            help="With --pending: one process at the lowest priority, progress in the log "
+            "(what `tumen serve` runs behind itself).",
+        ),
+    ] = False,
 ) -> None:
     """Render scenes' tiles into PMTiles archives, served before any dynamic rendering."""
     settings = Settings()
+    if background:
+        if not pending_only or scene_ids or all_scenes:
+            err.print("[red]error:[/red] --background goes with --pending only")
+            raise typer.Exit(2)
+        from tumen.baker import bake_in_background
+
+        bake_in_background(settings)
+        return
     catalog = _catalog(settings)
-    if not scene_ids and not all_scenes:
-        err.print("[red]error:[/red] name scenes to bake, or pass --all")
+    if pending_only:
+        scene_ids, force = [s.id for s in catalog.list() if s.baked_version != s.version], False
+        if not scene_ids:
+            console.print("every scene is baked and current")
+            return
+    elif not scene_ids and not all_scenes:
+        err.print("[red]error:[/red] name scenes to bake, or pass --all or --pending")
         raise typer.Exit(2)
     try:
         scenes = catalog.list() if all_scenes else [catalog.get(i) for i in scene_ids or []]

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     remote_timeout: float = Field(
         15.0, gt=0, description="Seconds to wait on a remote COG or STAC asset at ingest."
     )
+    bake_on_serve: bool = Field(
+        True, description="`tumen serve` bakes missing archives behind itself, at low priority."
+    )
     bake_workers: int | None = Field(None, ge=1, description="Processes for baking; default: CPUs.")
 
     @property
