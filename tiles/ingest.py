@@ -16,7 +16,7 @@ from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
 from tiles.catalog import Catalog, Scene
-from tiles.errors import IngestError
+from tiles.errors import IngestError, SceneNotFound
 from tiles.remote import GDAL_REMOTE_ENV, check_remote, is_remote
 from tiles.sites import Site, covered_sites
 
@@ -203,6 +203,15 @@ def describe_cog(
     )
 
 
+def registered_file(catalog: Catalog, scene_id: str) -> Path | None:
+    """The local COG the scene registered under this id reads (resolved), or None."""
+    try:
+        scene = catalog.get(scene_id)
+    except SceneNotFound:
+        return None
+    return None if is_remote(scene.path) else catalog.resolve(scene).resolve()
+
+
 def ingest_file(
     src: Path,
     *,
@@ -229,8 +238,9 @@ def ingest_file(
         prefix = site or (covered[0] if covered else "scene")
         scene_id = f"{prefix}-{when:%Y%m%dT%H%M}"
     dst = scenes_dir / f"{scene_id}.tif"
-    existed = dst.exists()
     staged = dst.with_name(f".{dst.name}.new")
+    previous = registered_file(catalog, scene_id)
+    moved = False
     try:
         to_cog(src, staged, quiet=quiet)
         scene = describe_cog(
@@ -245,7 +255,12 @@ def ingest_file(
             data_dir=catalog.data_dir,
             site=site,
         )
+        if previous == dst.resolve():
+            # Re-ingest: the registered COG stays as it is until the catalog names the new one, so
+            # a crash in between leaves the scene whole (its file is the content of its version).
+            dst = scenes_dir / f"{scene_id}.{scene.version}.tif"
         staged.replace(dst)
+        moved = True
         scene = scene.model_copy(
             update={
                 "path": scene.path.replace(staged.name, dst.name),
@@ -255,11 +270,17 @@ def ingest_file(
         catalog.add(scene)
     except Exception as err:
         staged.unlink(missing_ok=True)
-        if not existed:
+        if moved:
             dst.unlink(missing_ok=True)
         if isinstance(err, RasterioError | CPLE_BaseError):
             raise IngestError(f"{src.name}: GDAL could not convert it ({err})") from err
         raise
+    if (
+        previous is not None
+        and previous != dst.resolve()
+        and previous.parent == dst.resolve().parent
+    ):
+        previous.unlink(missing_ok=True)  # the replaced scene's COG, once nothing names it
     return scene
 
 
