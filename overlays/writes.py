@@ -10,7 +10,19 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from overlays.api import GEOJSON, FeaturesConfig, base_url, etag, known
+from overlays.api import (
+    ETAG,
+    GEOJSON,
+    IF_MATCH,
+    PATCH_BODY,
+    FeaturesConfig,
+    GeoJSONResponse,
+    base_url,
+    etag,
+    known,
+    sighting_body,
+    write_errors,
+)
 from overlays.errors import (
     InvalidObservation,
     InvalidQuery,
@@ -67,12 +79,26 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
         if cid != "observations":
             raise ReadOnlyCollection(cid)
 
-    @router.get("/collections/{cid}/items/{fid}/history", summary="Every change of a sighting")
+    @router.get(
+        "/collections/{cid}/items/{fid}/history",
+        summary="Every change of a sighting",
+        responses=write_errors(404, 405),
+    )
     def history(cid: str, fid: str) -> dict[str, Any]:
         writable(cid)  # only sightings change, so only they have a history
         return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
 
-    @router.post("/collections/{cid}/items", status_code=201, summary="Add a sighting")
+    @router.post(
+        "/collections/{cid}/items",
+        status_code=201,
+        summary="Add a sighting",
+        response_class=GeoJSONResponse,
+        responses={
+            201: {"headers": {"Location": {"schema": {"type": "string"}}, "ETag": ETAG}},
+            **write_errors(400, 403, 404, 405, 422, 429),
+        },
+        openapi_extra=sighting_body(),
+    )
     async def create(request: Request, cid: str, actor: str = Depends(check_key)) -> Response:
         writable(cid)
         feature = validate(await read_body(request))
@@ -86,7 +112,16 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
             headers={"Location": location, "ETag": etag(stored.version)},
         )
 
-    @router.put("/collections/{cid}/items/{fid}", summary="Replace a sighting")
+    @router.put(
+        "/collections/{cid}/items/{fid}",
+        summary="Replace a sighting",
+        response_class=GeoJSONResponse,
+        responses={
+            200: {"headers": {"ETag": ETAG}},
+            **write_errors(400, 403, 404, 405, 412, 422, 429),
+        },
+        openapi_extra={**sighting_body(), "parameters": [IF_MATCH]},
+    )
     async def replace(
         request: Request, cid: str, fid: str, actor: str = Depends(check_key)
     ) -> Response:
@@ -98,7 +133,16 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
             stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
         )
 
-    @router.patch("/collections/{cid}/items/{fid}", summary="Update a sighting (JSON merge patch)")
+    @router.patch(
+        "/collections/{cid}/items/{fid}",
+        summary="Update a sighting (JSON merge patch)",
+        response_class=GeoJSONResponse,
+        responses={
+            200: {"headers": {"ETag": ETAG}},
+            **write_errors(400, 403, 404, 405, 412, 422, 429),
+        },
+        openapi_extra=PATCH_BODY,
+    )
     async def patch(
         request: Request, cid: str, fid: str, actor: str = Depends(check_key)
     ) -> Response:
@@ -115,7 +159,13 @@ def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
             stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
         )
 
-    @router.delete("/collections/{cid}/items/{fid}", status_code=204, summary="Delete a sighting")
+    @router.delete(
+        "/collections/{cid}/items/{fid}",
+        status_code=204,
+        summary="Delete a sighting",
+        responses=write_errors(400, 403, 404, 405, 412, 429),
+        openapi_extra={"parameters": [IF_MATCH]},
+    )
     def delete(request: Request, cid: str, fid: str, actor: str = Depends(check_key)) -> Response:
         writable(cid)
         store().delete(fid, actor=actor, if_version=precondition(request, fid))

@@ -4,7 +4,8 @@ from typing import Annotated, Any
 
 import morecantile
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
+from titiler.core.resources.responses import GeoJSONResponse
 
 from tiles.bake import archive_path
 from tiles.catalog import Catalog
@@ -36,6 +37,26 @@ from tiles.wmts import WmtsLayer, formats_for, render_capabilities, wmts_time
 GEOJSON = "application/geo+json"
 WEB_MERCATOR = "WebMercatorQuad"
 
+# The errors each route answers; their body ({"detail": message}) is documented by tumen.errors.
+Responses = dict[int | str, dict[str, Any]]
+REFUSED: Responses = {
+    400: {"description": "A parameter tumen refuses or cannot use, named in the message."}
+}
+UNKNOWN_SCENE: Responses = {
+    404: {"description": "The scene is not in the catalog (or has no archive)."}
+}
+UNKNOWN_SITE: Responses = {
+    404: {"description": "The site is unknown, or has no scene at that time."}
+}
+IMAGERY_ERRORS: Responses = {
+    **REFUSED,
+    404: {
+        "description": "The scene or site is unknown, the site has no scene at that time, "
+        "or the tile, point or area is outside the scene or its tile matrix set."
+    },
+    503: {"description": "The scene's imagery could not be read; try again later."},
+}
+
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
@@ -49,9 +70,9 @@ def _known_site(site_id: str, sites: dict[str, Site]) -> Site:
 
 def catalog_router() -> APIRouter:
     """Routes that describe the catalog: /scenes, /sites, calendars and the site WMTS."""
-    router = APIRouter(dependencies=[Depends(refuse_url)])
+    router = APIRouter(dependencies=[Depends(refuse_url)], responses=REFUSED)
 
-    @router.get("/scenes", tags=["Scenes"], response_class=JSONResponse)
+    @router.get("/scenes", tags=["Scenes"], response_class=GeoJSONResponse, responses=UNKNOWN_SITE)
     def list_scenes(
         request: Request,
         catalog: Annotated[Catalog, Depends(get_catalog)],
@@ -68,9 +89,14 @@ def catalog_router() -> APIRouter:
             "numberReturned": len(items),
             "links": [{"rel": "self", "href": str(request.url), "type": GEOJSON}],
         }
-        return JSONResponse(body, media_type=GEOJSON)
+        return GeoJSONResponse(body)
 
-    @router.get("/scenes/{scene_id}.pmtiles", tags=["Scenes"], response_class=FileResponse)
+    @router.get(
+        "/scenes/{scene_id}.pmtiles",
+        tags=["Scenes"],
+        response_class=FileResponse,
+        responses={200: {"content": {"application/vnd.pmtiles": {}}}, **UNKNOWN_SCENE},
+    )
     def scene_archive(
         scene_id: Annotated[str, Path()],
         catalog: Annotated[Catalog, Depends(get_catalog)],
@@ -86,7 +112,12 @@ def catalog_router() -> APIRouter:
             headers={"Cache-Control": "public, max-age=3600"},
         )
 
-    @router.get("/scenes/{scene_id}", tags=["Scenes"], response_class=JSONResponse)
+    @router.get(
+        "/scenes/{scene_id}",
+        tags=["Scenes"],
+        response_class=GeoJSONResponse,
+        responses=UNKNOWN_SCENE,
+    )
     def get_scene(
         request: Request,
         scene_id: Annotated[str, Path()],
@@ -94,7 +125,7 @@ def catalog_router() -> APIRouter:
     ) -> Response:
         """A scene as a STAC Item."""
         item = scene_item(catalog.get(scene_id), _base(request))
-        return JSONResponse(item.to_dict(), media_type=GEOJSON)
+        return GeoJSONResponse(item.to_dict())
 
     @router.get("/sites", tags=["Sites"])
     def list_sites(
@@ -103,7 +134,7 @@ def catalog_router() -> APIRouter:
         """The watched sites with their names and bboxes."""
         return {"sites": [s.model_dump() for s in sites.values()]}
 
-    @router.get("/sites/{site_id}/calendar", tags=["Sites"])
+    @router.get("/sites/{site_id}/calendar", tags=["Sites"], responses=UNKNOWN_SITE)
     def calendar(
         site_id: Annotated[str, Path()],
         catalog: Annotated[Catalog, Depends(get_catalog)],
@@ -138,7 +169,7 @@ def catalog_router() -> APIRouter:
         "/wmts/WMTSCapabilities.xml",
         tags=["WMTS"],
         response_class=Response,
-        responses={200: {"content": {"application/xml": {}}}},
+        responses={200: {"content": {"application/xml": {}}}, **REFUSED},
     )
     def wmts(
         request: Request,
@@ -219,12 +250,13 @@ def add_imagery_routes(app: FastAPI, *, max_part_px: int) -> None:
             environment_dependency=gdal_env,  # type: ignore[arg-type]  # async: no thread hop
             router_prefix=prefix,
             router=APIRouter(
+                responses=IMAGERY_ERRORS,
                 dependencies=[
                     Depends(refuse_url),
                     Depends(check_address),
                     Depends(check_geojson_body),
                     Depends(query_limits(max_part_px)),
-                ]
+                ],
             ),
         )
         app.include_router(family.router, prefix=prefix, tags=["Tiles"])

@@ -21,7 +21,7 @@ from tiles.routes import add_imagery_routes
 from tiles.sites import load_sites
 from tumen import __version__
 from tumen.connect import qgis_router
-from tumen.errors import add_exception_handlers
+from tumen.errors import add_exception_handlers, document_errors
 from tumen.limits import RequestLimits
 from tumen.report import report_router
 from tumen.settings import Settings
@@ -107,4 +107,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     add_map(app, settings.web_dir)
+    document_errors(app)
     return app
