@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import Request
 from rasterio.crs import CRS
 from rio_tiler.errors import TileOutsideBounds
-from shapely.errors import GEOSException
+from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from titiler.core.dependencies import ColorMapParams, PartFeatureParams
 
@@ -155,7 +155,7 @@ def _crop_area(doc: Any) -> None:
     """A crop reads the geometry's bounds: a point or an axis-parallel line has none to read."""
     try:
         minx, miny, maxx, maxy = shape(doc["geometry"]).bounds
-    except (KeyError, TypeError, ValueError, AttributeError, GEOSException):
+    except (KeyError, TypeError, ValueError, AttributeError, ShapelyError):
         return  # FastAPI's own validation says what is wrong with the feature
     if not (minx < maxx and miny < maxy):
         raise BadRequestParameter(

@@ -47,6 +47,18 @@ def test_crop_of_a_point_or_straight_line_is_400_not_500(client: TestClient) -> 
         assert f"this {geometry['type']}" in r.json()["detail"]
 
 
+def test_crop_of_a_malformed_geometry_is_422_not_500(client: TestClient) -> None:
+    # Found by schemathesis: shapely's EmptyPartError escaped the crop-area check.
+    broken = {"type": "MultiLineString", "coordinates": [{}]}
+    collection = {"type": "GeometryCollection", "geometries": [broken]}
+    r = client.post(
+        "/scenes/border-a/feature.png",
+        json={"type": "Feature", "properties": None, "geometry": collection},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][:2] == ["body", "geometry"]
+
+
 def test_statistics_of_a_point_still_answer(client: TestClient) -> None:
     point = {"type": "Point", "coordinates": [130.6425, 42.4165]}
     r = client.post(
