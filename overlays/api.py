@@ -43,6 +43,11 @@ _WRITE_ERRORS: Responses = {
 }
 
 
+# What respond() serves: JSON (GeoJSON for features), or HTML for f=html or a browser.
+JSON_OR_HTML: Responses = {200: {"content": {"application/json": {}, "text/html": {}}}}
+GEOJSON_OR_HTML: Responses = {200: {"content": {GEOJSON: {}, "text/html": {}}}}
+
+
 def write_errors(*statuses: int) -> Responses:
     """The write errors among ``statuses`` (a POST has no If-Match, a DELETE no body)."""
     return {status: _WRITE_ERRORS[status] for status in statuses}

@@ -71,7 +71,12 @@ def qgis_router() -> APIRouter:
     """The /qgis page (HTML for people, JSON with ?f=json for the map's panel and scripts)."""
     router = APIRouter()
 
-    @router.get("/qgis", tags=["Service"], response_class=HTMLResponse)
+    @router.get(
+        "/qgis",
+        tags=["Service"],
+        response_class=HTMLResponse,
+        responses={200: {"content": {"application/json": {}}}},  # f=json
+    )
     def qgis(
         request: Request,
         f: Annotated[str, Query(pattern="^(html|json)$")] = "html",

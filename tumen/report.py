@@ -201,7 +201,19 @@ def report_router(max_km2: float) -> APIRouter:
     """GET /sites/{site}/report: the zip for a site at a time and a bbox."""
     router = APIRouter(tags=["Report"])
 
-    @router.get("/sites/{site_id}/report", response_class=Response)
+    @router.get(
+        "/sites/{site_id}/report",
+        response_class=Response,
+        responses={
+            200: {"content": {"application/zip": {}}},
+            400: {
+                "description": "The bbox or datetime is malformed, or the bbox too large or "
+                "outside the scene."
+            },
+            404: {"description": "The site is unknown, or has no scene at that time."},
+            503: {"description": "The scene's imagery could not be read; try again later."},
+        },
+    )
     def report(
         request: Request,
         site_id: str,
