@@ -1,12 +1,45 @@
-"""Activity over time: sightings and summed counts per day, week or month, beside the site's baseline."""
+"""Activity over time, one series per kind: present sightings and their counts per period.
+
+Counts of different kinds are never added together (300 containers and one ship are not "301"); each
+series stands beside the site's baseline for its own kind, where the site has one.
+"""
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from overlays.models import StoredObservation
+from pydantic import BaseModel, Field
+
+from overlays.models import KINDS, Kind, StoredObservation
+from overlays.sites import Baseline, SiteInfo
 
 Interval = Literal["day", "week", "month"]
+
+
+class ActivityPoint(BaseModel):
+    """One period of one kind: how many present sightings, and the sum of their counts."""
+
+    period: str = Field(description="YYYY-MM-DD (day; week: its Monday) or YYYY-MM (month)")
+    sightings: int
+    count: int
+
+
+class KindSeries(BaseModel):
+    """The periods with sightings of one kind, and the site's baseline for that kind (or null)."""
+
+    kind: Kind
+    points: list[ActivityPoint]
+    baseline: Baseline | None
+
+
+class Activity(BaseModel):
+    """The activity document: one series per kind present, or the one kind asked for."""
+
+    site: str
+    interval: Interval
+    kind: Kind | None = Field(description="the kind asked for; null: every kind present")
+    main_kind: Kind | None = Field(description="the site's main kind (the chart opens on it)")
+    series: list[KindSeries]
 
 
 def period(when: datetime, interval: Interval) -> str:
@@ -19,15 +52,35 @@ def period(when: datetime, interval: Interval) -> str:
     return when.strftime("%Y-%m")
 
 
-def activity_series(
-    observations: list[StoredObservation], interval: Interval
-) -> list[dict[str, Any]]:
-    """Per period: number of present sightings and the sum of their counts."""
-    rows: dict[str, dict[str, int]] = defaultdict(lambda: {"sightings": 0, "count": 0})
+def activity_by_kind(
+    observations: list[StoredObservation],
+    site: SiteInfo,
+    interval: Interval,
+    kind: Kind | None = None,
+) -> Activity:
+    """Per kind and period: present sightings and their summed counts.
+
+    With ``kind``, that kind's series alone (empty if nothing was seen); without, a series for each
+    kind with a present sighting, in the order of ``Kind``.
+    """
+    rows: dict[Kind, dict[str, ActivityPoint]] = defaultdict(dict)
     for o in observations:
-        if o.properties.get("status") != "present":
+        props = o.properties
+        if props.get("status") != "present" or (kind is not None and props["kind"] != kind):
             continue
-        key = period(datetime.fromisoformat(o.properties["observed_at"]), interval)
-        rows[key]["sightings"] += 1
-        rows[key]["count"] += int(o.properties.get("count") or 0)
-    return [{"period": k, **v} for k, v in sorted(rows.items())]
+        key = period(datetime.fromisoformat(props["observed_at"]), interval)
+        point = rows[props["kind"]].setdefault(key, ActivityPoint(period=key, sightings=0, count=0))
+        point.sightings += 1
+        point.count += int(props.get("count") or 0)
+    kinds = [kind] if kind is not None else [k for k in KINDS if k in rows]
+    series = [
+        KindSeries(
+            kind=k,
+            points=[rows[k][p] for p in sorted(rows[k])],
+            baseline=site.baseline(k),
+        )
+        for k in kinds
+    ]
+    return Activity(
+        site=site.id, interval=interval, kind=kind, main_kind=site.main_kind, series=series
+    )

@@ -1,7 +1,7 @@
 """The observation (sighting) record as GeoJSON models: what is accepted, what is served."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from geojson_pydantic import Feature, LineString, Point, Polygon
 from pydantic import (
@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 Kind = Literal["locomotive", "wagon", "train", "container", "cargo", "ship", "other"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 Precision = Literal["minute", "hour", "day", "month", "range"]
 Status = Literal["present", "absent"]
 Method = Literal["reported", "manual", "automated"]

@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, time
 
 from overlays.errors import InvalidQuery
+from overlays.models import KINDS, Kind
 from overlays.store import FILTERABLE, Query
 
 MAX_LIMIT = 10_000
@@ -58,6 +59,16 @@ def parse_datetime(text: str | None) -> tuple[datetime | None, datetime | None]:
         return _instant(text, end=False), _instant(text, end=True)
     at = _instant(text, end=False)
     return at, at
+
+
+def parse_kind(text: str | None) -> Kind | None:
+    """A sighting kind, or None for every kind; anything else is a 400 naming the kinds."""
+    if text is None:
+        return None
+    for kind in KINDS:
+        if text == kind:
+            return kind
+    raise InvalidQuery(f"kind: unknown kind '{text}'; known: {', '.join(KINDS)}")
 
 
 def parse_query(

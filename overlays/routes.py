@@ -7,11 +7,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from shapely.geometry import box, mapping, shape
 
-from overlays.activity import Interval, activity_series
+from overlays.activity import Activity, Interval, activity_by_kind
 from overlays.api import COLLECTIONS, GEOJSON, FeaturesConfig, base_url, etag, known, respond
 from overlays.errors import FeatureNotFound, InvalidQuery
-from overlays.models import ObservationProps
-from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_query
+from overlays.models import KINDS, ObservationProps
+from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_kind, parse_query
 from overlays.store import FILTERABLE
 from overlays.store import Query as StoreQuery
 from overlays.tracks import build_tracks
@@ -226,7 +226,8 @@ def features_router(config: FeaturesConfig) -> APIRouter:
                         "name": s.name,
                         "description": s.description,
                         "centre": list(s.centre),
-                        "baseline": s.baseline,
+                        "main_kind": s.main_kind,
+                        "baselines": [b.model_dump() for b in s.baselines],
                     },
                 }
                 for s in config.sites.values()
@@ -352,25 +353,30 @@ def features_router(config: FeaturesConfig) -> APIRouter:
             raise FeatureNotFound(cid, fid)
         return respond(request, {**match[0], "links": links}, fid, geo=True, f=f)
 
-    @router.get("/collections/observations/activity", summary="Activity per period vs the baseline")
+    @router.get(
+        "/collections/observations/activity",
+        summary="Activity per period and kind, each kind beside its own baseline",
+        response_model=Activity,
+    )
     def activity(
         site: str,
-        kind: str | None = None,
+        kind: Annotated[
+            str | None,
+            Query(
+                description="one kind; without it, a series for each kind present",
+                json_schema_extra={"enum": list(KINDS)},
+            ),
+        ] = None,
         interval: Interval = "day",
         datetime: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Activity:
         if site not in config.sites:
             raise InvalidQuery(f"site: unknown site '{site}'; known: {', '.join(config.sites)}")
+        wanted = parse_kind(kind)
         start, end = parse_datetime(datetime)
-        equals = {"site": site} | ({"kind": kind} if kind else {})
+        equals = {"site": site} | ({"kind": wanted} if wanted else {})
         page = store().query(StoreQuery(start=start, end=end, equals=equals, limit=1_000_000))
-        return {
-            "site": site,
-            "kind": kind,
-            "interval": interval,
-            "series": activity_series(page.features, interval),
-            "baseline": config.sites[site].baseline,
-        }
+        return activity_by_kind(page.features, config.sites[site], interval, wanted)
 
     add_write_routes(router, config)
     return router

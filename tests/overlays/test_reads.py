@@ -127,22 +127,13 @@ def test_sites_and_scenes_collections(api: TestClient) -> None:
     sites = api.get("/api/collections/sites/items").json()
     assert ids(sites) == ["bridge", "khasan", "tumangang", "rajin"]
     tumangang = api.get("/api/collections/sites/items/tumangang").json()
-    assert tumangang["properties"]["baseline"]["count"] == 20
+    assert [(b["kind"], b["count"]) for b in tumangang["properties"]["baselines"]] == [
+        ("wagon", 20)
+    ]
+    assert tumangang["properties"]["main_kind"] == "wagon"
     scenes = api.get("/api/collections/scenes/items").json()
     assert ids(scenes) == ["border-a", "border-b", "border-c"]
     assert scenes["features"][0]["properties"]["synthetic"] is True
-
-
-def test_activity_series_with_baseline(api: TestClient, five: list[str]) -> None:
-    doc = api.get(
-        "/api/collections/observations/activity", params={"site": "bridge", "kind": "wagon"}
-    ).json()
-    assert doc["series"] == [{"period": "2022-11-04", "sightings": 1, "count": 3}]
-    assert doc["baseline"]["count"] == 0
-    monthly = api.get(
-        "/api/collections/observations/activity", params={"site": "bridge", "interval": "month"}
-    ).json()
-    assert monthly["series"] == [{"period": "2022-11", "sightings": 3, "count": 9}]
 
 
 def test_html_escapes_user_text(api: TestClient) -> None:

@@ -1,23 +1,53 @@
-// The site's activity (sum of counts of present sightings per day) against its baseline.
+// The site's activity: one bar series per kind seen (counts of present sightings per day), each with
+// its own baseline where the site has one. Kinds are never added together; the chart opens on the
+// site's main kind (wagons at rail sites, ships at ports) and the legend shows or hides the others.
 import { getJSON } from "./api.js";
+import { KIND_COLOURS } from "./format.js";
 
 let chart = null;
 
+function datasets(series, labels, shown) {
+  const sets = [];
+  for (const s of series) {
+    const colour = KIND_COLOURS[s.kind] || "#555";
+    const counts = new Map(s.points.map((p) => [p.period, p.count]));
+    const hidden = s.kind !== shown;
+    sets.push({ kind: s.kind, label: s.kind, data: labels.map((l) => counts.get(l) ?? null), backgroundColor: colour, hidden });
+    if (s.baseline && s.baseline.count !== null && s.baseline.count !== undefined) {
+      sets.push({
+        kind: s.kind, type: "line", label: `${s.kind} baseline (${s.baseline.count})`, hidden,
+        data: labels.map(() => s.baseline.count), borderColor: colour, borderDash: [4, 4], pointRadius: 0,
+      });
+    }
+  }
+  return sets;
+}
+
+// A legend click shows or hides a kind's bars and its baseline together.
+function toggleKind(event, item, legend) {
+  const c = legend.chart;
+  const kind = c.data.datasets[item.datasetIndex].kind;
+  const visible = !c.isDatasetVisible(item.datasetIndex);
+  c.data.datasets.forEach((d, i) => {
+    if (d.kind === kind) c.setDatasetVisibility(i, visible);
+  });
+  c.update();
+}
+
 export async function showActivity(site) {
   const doc = await getJSON(`/api/collections/observations/activity?site=${encodeURIComponent(site)}&interval=day`);
-  const labels = doc.series.map((r) => r.period);
-  const datasets = [{ label: "count seen", data: doc.series.map((r) => r.count), backgroundColor: "#d35400" }];
-  if (doc.baseline && doc.baseline.count !== null && doc.baseline.count !== undefined) {
-    datasets.push({
-      type: "line", label: `baseline (${doc.baseline.kind}: ${doc.baseline.count})`,
-      data: labels.map(() => doc.baseline.count), borderColor: "#2c3e50", borderDash: [4, 4], pointRadius: 0,
-    });
-  }
+  const labels = [...new Set(doc.series.flatMap((s) => s.points.map((p) => p.period)))].sort();
+  const kinds = doc.series.map((s) => s.kind);
+  const shown = kinds.includes(doc.main_kind) ? doc.main_kind : kinds[0];
   if (chart) chart.destroy();
   chart = new Chart(document.getElementById("activity"), {
     type: "bar",
-    data: { labels, datasets },
-    options: { animation: false, plugins: { legend: { position: "bottom" } }, scales: { y: { beginAtZero: true } } },
+    data: { labels, datasets: datasets(doc.series, labels, shown) },
+    options: {
+      animation: false,
+      plugins: { legend: { position: "bottom", onClick: toggleKind } },
+      scales: { y: { beginAtZero: true } },
+    },
   });
   return doc;
 }
