@@ -1,9 +1,10 @@
 """The map in a real browser (Debian's Chromium through Playwright) against a live tumen with the demo."""
 
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import httpx
 import numpy as np
+from playwright.sync_api import Browser
 from rasterio.io import MemoryFile
 
 from tests.conftest import LiveServer
@@ -209,3 +210,131 @@ def test_download_report_button(server: LiveServer, watched: Watched) -> None:
         watched.page.locator("#report").click()
     names = zipfile.ZipFile(download.value.path()).namelist()
     assert {"chip.tif", "chip.png", "sightings.geojson", "item.json", "SOURCES.md"} == set(names)
+
+
+def hash_params(watched: Watched) -> dict[str, str]:
+    fragment = watched.page.evaluate("() => location.hash").removeprefix("#")
+    return {k: v[0] for k, v in parse_qs(fragment).items()}
+
+
+def shown(watched: Watched) -> tuple[str, str, str]:
+    """The scene shown (its heading), the date picked and the compare date picked."""
+    heading = watched.page.locator("#scene-info h2").inner_text()
+    picked = watched.page.locator("#date").input_value()
+    return heading, picked, watched.page.locator("#compare").input_value()
+
+
+def test_a_permalink_with_a_plain_date_opens_that_days_scene(
+    server: LiveServer, watched: Watched
+) -> None:
+    watched.open(f"{server.url}/map/#site=tumangang&date=2023-10-05")  # 2023-10-06 is the latest
+    assert shown(watched) == ("Scene tumangang-20231005", "2023-10-05T11:00:00+09:00", "")
+    assert hash_params(watched)["date"] == "2023-10-05T11:00:00+09:00"
+    assert watched.errors == []
+
+
+def test_a_permalink_time_between_two_scenes_opens_the_earlier(
+    server: LiveServer, watched: Watched
+) -> None:
+    # One minute before the 2023-09-29 scene (11:00 KST): the 2023-09-28 one was current.
+    watched.open(f"{server.url}/map/#site=tumangang&date=" + quote("2023-09-29T10:59:00+09:00"))
+    assert shown(watched)[:2] == ("Scene tumangang-20230928", "2023-09-28T11:00:00+09:00")
+    assert hash_params(watched)["date"] == "2023-09-28T11:00:00+09:00"
+    assert watched.errors == []
+
+
+def test_a_permalink_time_without_offset_is_utc_whatever_the_browser_zone(
+    server: LiveServer, browser: Browser
+) -> None:
+    context = browser.new_context(timezone_id="Asia/Seoul")
+    try:
+        watched = Watched(context.new_page())
+        # 02:30 UTC is 11:30 KST, after the 2023-09-29 scene; read as Seoul time it would be before.
+        watched.open(f"{server.url}/map/#site=tumangang&date=2023-09-29T02:30")
+        assert shown(watched)[1] == "2023-09-29T11:00:00+09:00"
+        assert hash_params(watched)["date"] == "2023-09-29T11:00:00+09:00"
+        assert watched.errors == []
+    finally:
+        context.close()
+
+
+def test_a_permalink_compare_date_is_forgiven_too(server: LiveServer, watched: Watched) -> None:
+    watched.open(f"{server.url}/map/#site=tumangang&date=2023-10-06&compare=2019-09-01")
+    assert shown(watched) == (
+        "Scene tumangang-20231006",
+        "2023-10-06T11:00:00+09:00",
+        "2019-09-01T11:00:00+09:00",
+    )
+    assert watched.page.locator(".swipe input").is_visible()
+    params = hash_params(watched)
+    assert params["date"] == "2023-10-06T11:00:00+09:00"
+    assert params["compare"] == "2019-09-01T11:00:00+09:00"
+    assert watched.errors == []
+
+
+def test_a_permalink_before_every_scene_opens_the_earliest(
+    server: LiveServer, watched: Watched
+) -> None:
+    watched.open(f"{server.url}/map/#site=tumangang&date=2001-01-01&compare=2001-01-01")
+    earliest = "2019-09-01T11:00:00+09:00"
+    assert shown(watched) == ("Scene tumangang-baseline-2019", earliest, earliest)
+    assert hash_params(watched)["date"] == earliest
+    assert watched.errors == []
+
+
+def chart_datasets(watched: Watched) -> list[dict[str, object]]:
+    watched.page.wait_for_function("() => Chart.getChart(document.getElementById('activity'))")
+    return watched.page.evaluate(  # type: ignore[no-any-return]
+        """() => {
+          const chart = Chart.getChart(document.getElementById('activity'));
+          return chart.data.datasets.map((d, i) => ({
+            kind: d.kind, label: d.label, line: d.type === 'line',
+            shown: chart.isDatasetVisible(i),
+            data: Object.fromEntries(chart.data.labels.map((l, j) => [l, d.data[j]])),
+          }));
+        }"""
+    )
+
+
+def test_activity_chart_has_a_dataset_per_kind_and_opens_on_ships_at_a_port(
+    server: LiveServer, watched: Watched
+) -> None:
+    watched.open(f"{server.url}/map/#site=rajin")
+    sets = chart_datasets(watched)
+    assert [(d["kind"], d["line"], d["shown"]) for d in sets] == [
+        ("container", False, False),
+        ("ship", False, True),
+    ]
+    container, ship = sets
+    # 2023-10-21: about 300 containers and no ship that day; never one bar of the two added.
+    assert container["data"]["2023-10-21"] == 300 and ship["data"]["2023-10-21"] is None
+    assert ship["data"]["2023-10-12"] == 1
+    doc = httpx.get(
+        f"{server.url}/api/collections/observations/activity", params={"site": "rajin"}
+    ).json()
+    expected = {s["kind"]: {p["period"]: p["count"] for p in s["points"]} for s in doc["series"]}
+    assert {d["kind"]: {k: v for k, v in d["data"].items() if v is not None} for d in sets} == (
+        expected
+    )
+    watched.page.evaluate(
+        """() => {
+          const chart = Chart.getChart(document.getElementById('activity'));
+          chart.options.plugins.legend.onClick(null, { datasetIndex: 0 }, chart.legend);
+        }"""
+    )
+    assert [d["shown"] for d in chart_datasets(watched)] == [True, True]
+    assert watched.errors == []
+
+
+def test_activity_chart_opens_on_wagons_beside_their_baseline_at_a_rail_site(
+    server: LiveServer, watched: Watched
+) -> None:
+    watched.open(f"{server.url}/map/#site=tumangang")
+    sets = chart_datasets(watched)
+    shown_sets = [(d["kind"], d["line"]) for d in sets if d["shown"]]
+    assert shown_sets == [("wagon", False), ("wagon", True)]
+    baseline = next(d for d in sets if d["line"])
+    assert set(baseline["data"].values()) == {20}  # type: ignore[union-attr]
+    assert baseline["label"] == "wagon baseline (20)"
+    assert {d["kind"] for d in sets} == {"wagon", "train", "cargo"}
+    assert watched.errors == []

@@ -1,7 +1,7 @@
 // The map page: wires site and date choice, imagery, sightings, compare, measure, annotate, share.
 import { getJSON } from "./api.js";
 import { el, clear, message } from "./dom.js";
-import { readHash, writeHash } from "./state.js";
+import { readHash, writeHash, sceneAt } from "./state.js";
 import { sightingsLayer, renderList, legend } from "./sightings.js";
 import { createPanes, Swipe } from "./compare.js";
 import { Measure } from "./measure.js";
@@ -101,6 +101,14 @@ async function showCompare(scene) {
   saveHash();
 }
 
+function restored(key) {
+  const text = restoring[key];
+  if (!text) return undefined;
+  const scene = sceneAt(view.scenes, text);
+  if (!scene && view.scenes.length) message(`${key}: '${text}' is neither a date nor an ISO date-time (e.g. 2023-10-05, 2023-10-05T11:00+09:00)`);
+  return scene;
+}
+
 async function loadSite(siteId, { fly = true } = {}) {
   view.site = siteId;
   const calendar = await getJSON(`/sites/${siteId}/calendar`);
@@ -125,10 +133,10 @@ async function loadSite(siteId, { fly = true } = {}) {
   }
   document.getElementById("site").value = siteId;
   if (fly && view.scenes.length) map.fitBounds(bounds(view.scenes[view.scenes.length - 1]).pad(-0.2));
-  const wanted = view.scenes.find((s) => s.datetime === restoring.date) || view.scenes[view.scenes.length - 1];
+  // A permalink's date may be a day or any ISO time: the scene current then; the hash then names it.
+  const wanted = restored("date") || view.scenes[view.scenes.length - 1];
   if (wanted) await showScene(wanted);
-  const compare = view.scenes.find((s) => s.datetime === restoring.compare) || null;
-  await showCompare(compare);
+  await showCompare(restored("compare") || null);
   await showTracks(siteId);
   showActivity(siteId).catch(report);
   if (!document.getElementById("qgis").hidden) showQgis(siteId).catch(report);
