@@ -15,9 +15,10 @@ from typing import Any
 import morecantile
 import numpy as np
 from fastapi import Request
+from geojson_pydantic import Feature
+from pydantic import ValidationError
 from rasterio.crs import CRS
 from rio_tiler.errors import TileOutsideBounds
-from shapely.errors import ShapelyError
 from shapely.geometry import shape
 from titiler.core.dependencies import ColorMapParams, PartFeatureParams
 
@@ -26,6 +27,9 @@ from tiles.errors import BadRequestParameter
 # Buffer and padding add a few pixels around a tile; beyond this they are a way to ask for a huge one.
 MAX_EDGE_PX = 256
 MAX_HISTOGRAM_BINS = 10_000
+# No CRS reaches this far (in metres, feet or degrees); rio-tiler's window arithmetic overflows to
+# infinity on coordinates like 1e300 (a 500).
+MAX_COORDINATE = 1e9
 
 
 def _pixel_count(name: str, text: str, max_px: int) -> None:
@@ -123,6 +127,10 @@ async def check_address(request: Request) -> None:
         if geographic and abs(value) > limit:
             axis = "longitude" if limit == 180 else "latitude"
             raise BadRequestParameter(f"{name}: {p[name]} is not a {axis} (-{limit} to {limit})")
+        if abs(value) > MAX_COORDINATE:
+            raise BadRequestParameter(
+                f"{name}: {p[name]} is beyond the extent of any CRS (±{MAX_COORDINATE:g})"
+            )
     if {"minx", "miny", "maxx", "maxy"} <= p.keys():
         try:
             minx, miny, maxx, maxy = (float(p[k]) for k in ("minx", "miny", "maxx", "maxy"))
@@ -134,6 +142,19 @@ async def check_address(request: Request) -> None:
                 f"bbox: {minx},{miny},{maxx},{maxy} has no area; "
                 "minx must be less than maxx and miny less than maxy"
             )
+
+
+def _positions(doc: Any, *, within: bool = False) -> Any:
+    """(x, y) of every position under a ``coordinates`` member, wherever it is nested."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from _positions(value, within=key == "coordinates")
+    elif isinstance(doc, list):
+        if within and len(doc) >= 2 and all(isinstance(v, int | float) for v in doc[:2]):
+            yield doc[0], doc[1]
+        else:
+            for value in doc:
+                yield from _positions(value, within=within)
 
 
 def _numbers(doc: Any) -> Any:
@@ -154,12 +175,15 @@ CROP_ROUTE = "feature_image"
 def _crop_area(doc: Any) -> None:
     """A crop reads the geometry's bounds: a point or an axis-parallel line has none to read."""
     try:
-        minx, miny, maxx, maxy = shape(doc["geometry"]).bounds
-    except (KeyError, TypeError, ValueError, AttributeError, ShapelyError):
+        feature: Feature[Any, Any] = Feature.model_validate(doc)
+    except ValidationError:
         return  # FastAPI's own validation says what is wrong with the feature
+    if feature.geometry is None:
+        return
+    minx, miny, maxx, maxy = shape(feature.geometry).bounds
     if not (minx < maxx and miny < maxy):
         raise BadRequestParameter(
-            f"geometry: a crop needs an area, and the bounds of this {doc['geometry']['type']} "
+            f"geometry: a crop needs an area, and the bounds of this {feature.geometry.type} "
             f"({minx},{miny},{maxx},{maxy}) have none; send a Polygon"
         )
 
@@ -167,7 +191,8 @@ def _crop_area(doc: Any) -> None:
 async def check_geojson_body(request: Request) -> None:
     """A posted feature (crop, statistics) must have finite coordinates: 1e400 parses as infinity.
 
-    A crop also needs an area: GDAL cannot invert the geotransform of an empty window (a 500 before).
+    Its positions must be longitudes and latitudes (or, with coord_crs, within any CRS's extent),
+    and a crop needs an area: GDAL cannot invert the geotransform of an empty window (500s before).
     """
     if request.method != "POST":
         return
@@ -177,6 +202,17 @@ async def check_geojson_body(request: Request) -> None:
         return  # FastAPI's own validation says what is wrong with the body
     if any(not math.isfinite(v) for v in _numbers(doc)):
         raise BadRequestParameter("geometry: every number must be finite")
+    geographic = "coord_crs" not in request.query_params
+    for x, y in _positions(doc):
+        if geographic and not (abs(x) <= 180 and abs(y) <= 90):
+            raise BadRequestParameter(
+                f"geometry: ({x}, {y}) is not a longitude (-180 to 180) and latitude (-90 to 90); "
+                "name the CRS of other coordinates in coord_crs"
+            )
+        if max(abs(x), abs(y)) > MAX_COORDINATE:
+            raise BadRequestParameter(
+                f"geometry: ({x}, {y}) is beyond the extent of any CRS (±{MAX_COORDINATE:g})"
+            )
     route = request.scope.get("route")
     if isinstance(doc, dict) and getattr(route, "name", None) == CROP_ROUTE:
         _crop_area(doc)

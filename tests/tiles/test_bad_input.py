@@ -59,6 +59,34 @@ def test_crop_of_a_malformed_geometry_is_422_not_500(client: TestClient) -> None
     assert r.json()["detail"][0]["loc"][:2] == ["body", "geometry"]
 
 
+def test_crop_of_a_multipolygon_without_rings_is_422_not_500(client: TestClient) -> None:
+    # Found by schemathesis: shapely's shape() raised IndexError on it.
+    broken = {"type": "MultiPolygon", "coordinates": [[[[130.6, 42.41], [130.64, 42.41]]], []]}
+    r = client.post(
+        "/sites/bridge/feature", json={"type": "Feature", "properties": None, "geometry": broken}
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"][:2] == ["body", "geometry"]
+
+
+def test_feature_coordinates_out_of_range_are_400_not_500(client: TestClient) -> None:
+    # Found by schemathesis: 1.7e308 is finite, but rio-tiler's window overflowed to infinity.
+    huge = {"type": "LineString", "coordinates": [[130.6425, 42.4165], [1.7e308, -1e7]]}
+    feature = {"type": "Feature", "properties": None, "geometry": huge}
+    r = client.post("/scenes/border-a/statistics", json=feature)
+    assert r.status_code == 400
+    assert r.json()["detail"] == (
+        "geometry: (1.7e+308, -10000000.0) is not a longitude (-180 to 180) and latitude "
+        "(-90 to 90); name the CRS of other coordinates in coord_crs"
+    )
+    r = client.post("/scenes/border-a/statistics?coord_crs=EPSG:32652", json=feature)
+    assert r.status_code == 400
+    assert "beyond the extent of any CRS (±1e+09)" in r.json()["detail"]
+    r = client.get("/scenes/border-a/bbox/0,0,1e300,1e300.png?coord_crs=EPSG:32652")
+    assert r.status_code == 400
+    assert r.json()["detail"] == "maxx: 1e300 is beyond the extent of any CRS (±1e+09)"
+
+
 def test_statistics_of_a_point_still_answer(client: TestClient) -> None:
     point = {"type": "Point", "coordinates": [130.6425, 42.4165]}
     r = client.post(
