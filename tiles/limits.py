@@ -15,11 +15,8 @@ from typing import Any
 import morecantile
 import numpy as np
 from fastapi import Request
-from geojson_pydantic import Feature
-from pydantic import ValidationError
 from rasterio.crs import CRS
 from rio_tiler.errors import TileOutsideBounds
-from shapely.geometry import shape
 from titiler.core.dependencies import ColorMapParams, PartFeatureParams
 
 from tiles.errors import BadRequestParameter
@@ -151,7 +148,7 @@ def _positions(doc: Any, *, within: bool = False) -> Any:
             yield from _positions(value, within=key == "coordinates")
     elif isinstance(doc, list):
         if within and len(doc) >= 2 and all(isinstance(v, int | float) for v in doc[:2]):
-            yield doc[0], doc[1]
+            yield float(doc[0]), float(doc[1])
         else:
             for value in doc:
                 yield from _positions(value, within=within)
@@ -172,19 +169,20 @@ def _numbers(doc: Any) -> Any:
 CROP_ROUTE = "feature_image"
 
 
-def _crop_area(doc: Any) -> None:
-    """A crop reads the geometry's bounds: a point or an axis-parallel line has none to read."""
-    try:
-        feature: Feature[Any, Any] = Feature.model_validate(doc)
-    except ValidationError:
+def _crop_area(doc: dict[str, Any]) -> None:
+    """A crop reads the geometry's bounds: a point or an axis-parallel line has none to read.
+
+    The bounds are those of its positions (shapely refuses valid GeoJSON that mixes 2D and 3D).
+    """
+    geometry = doc.get("geometry")
+    positions = list(_positions(geometry))
+    if not isinstance(geometry, dict) or not positions:
         return  # FastAPI's own validation says what is wrong with the feature
-    if feature.geometry is None:
-        return
-    minx, miny, maxx, maxy = shape(feature.geometry).bounds
-    if not (minx < maxx and miny < maxy):
+    xs, ys = [x for x, _ in positions], [y for _, y in positions]
+    if not (min(xs) < max(xs) and min(ys) < max(ys)):
         raise BadRequestParameter(
-            f"geometry: a crop needs an area, and the bounds of this {feature.geometry.type} "
-            f"({minx},{miny},{maxx},{maxy}) have none; send a Polygon"
+            f"geometry: a crop needs an area, and the bounds of this {geometry.get('type')} "
+            f"({min(xs)},{min(ys)},{max(xs)},{max(ys)}) have none; send a Polygon"
         )
 
 

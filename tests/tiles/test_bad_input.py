@@ -60,13 +60,31 @@ def test_crop_of_a_malformed_geometry_is_422_not_500(client: TestClient) -> None
 
 
 def test_crop_of_a_multipolygon_without_rings_is_422_not_500(client: TestClient) -> None:
-    # Found by schemathesis: shapely's shape() raised IndexError on it.
-    broken = {"type": "MultiPolygon", "coordinates": [[[[130.6, 42.41], [130.64, 42.41]]], []]}
+    # Found by schemathesis: shapely's shape() raised IndexError on it in the crop-area check.
+    broken = {"type": "MultiPolygon", "coordinates": [[[[130.6, 42.41], [130.64, 42.43]]], []]}
     r = client.post(
         "/sites/bridge/feature", json={"type": "Feature", "properties": None, "geometry": broken}
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"][:2] == ["body", "geometry"]
+
+
+def test_crop_of_a_geometry_mixing_2d_and_3d_is_read_not_500(client: TestClient) -> None:
+    # Found by schemathesis: valid GeoJSON that shapely refuses (ValueError) in the crop-area check.
+    flat = {"type": "MultiLineString", "coordinates": [[[0, 0.0, 0.0], [0.0, 0.0]]]}
+    r = client.post(
+        "/scenes/border-a/feature.png",
+        json={"type": "Feature", "properties": None, "geometry": flat},
+    )
+    assert r.status_code == 400
+    assert "bounds of this MultiLineString (0.0,0.0,0.0,0.0) have none" in r.json()["detail"]
+    line = {"type": "LineString", "coordinates": [[130.6, 42.41, 5.0], [130.64, 42.43]]}
+    r = client.post(
+        "/scenes/border-a/feature.png",
+        json={"type": "Feature", "properties": None, "geometry": line},
+    )
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "image/png"
 
 
 def test_feature_coordinates_out_of_range_are_400_not_500(client: TestClient) -> None:
