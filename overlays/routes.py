@@ -8,7 +8,18 @@ from fastapi.responses import JSONResponse, Response
 from shapely.geometry import box, mapping, shape
 
 from overlays.activity import Activity, Interval, activity_by_kind
-from overlays.api import COLLECTIONS, GEOJSON, FeaturesConfig, base_url, etag, known, respond
+from overlays.api import (
+    COLLECTIONS,
+    GEOJSON,
+    GEOJSON_OR_HTML,
+    JSON_OR_HTML,
+    READ_ERRORS,
+    FeaturesConfig,
+    base_url,
+    etag,
+    known,
+    respond,
+)
 from overlays.errors import FeatureNotFound, InvalidQuery
 from overlays.models import KINDS, ObservationProps
 from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_kind, parse_query
@@ -30,7 +41,7 @@ CONFORMANCE = [
 
 def features_router(config: FeaturesConfig) -> APIRouter:
     """All /api routes over one store: reads here, writes from overlays.writes."""
-    router = APIRouter(prefix="/api", tags=["OGC API – Features"])
+    router = APIRouter(prefix="/api", tags=["OGC API – Features"], responses=READ_ERRORS)
     store = config.store
 
     def collection_doc(request: Request, cid: str) -> dict[str, Any]:
@@ -75,7 +86,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         }
         return doc
 
-    @router.get("", summary="Landing page")
+    @router.get("", summary="Landing page", responses=JSON_OR_HTML)
     def landing(request: Request, f: str | None = None) -> Response:
         base = base_url(request)
         doc = {
@@ -116,11 +127,11 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         }
         return respond(request, doc, "tumen sightings", geo=False, f=f)
 
-    @router.get("/conformance", summary="Conformance classes")
+    @router.get("/conformance", summary="Conformance classes", responses=JSON_OR_HTML)
     def conformance(request: Request, f: str | None = None) -> Response:
         return respond(request, {"conformsTo": CONFORMANCE}, "Conformance", geo=False, f=f)
 
-    @router.get("/collections", summary="Collections")
+    @router.get("/collections", summary="Collections", responses=JSON_OR_HTML)
     def collections(request: Request, f: str | None = None) -> Response:
         base = base_url(request)
         doc = {
@@ -131,12 +142,16 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         }
         return respond(request, doc, "Collections", geo=False, f=f)
 
-    @router.get("/collections/{cid}", summary="A collection")
+    @router.get("/collections/{cid}", summary="A collection", responses=JSON_OR_HTML)
     def collection(request: Request, cid: str, f: str | None = None) -> Response:
         known(cid)
         return respond(request, collection_doc(request, cid), cid, geo=False, f=f)
 
-    @router.get("/collections/{cid}/queryables", summary="Queryable properties (JSON Schema)")
+    @router.get(
+        "/collections/{cid}/queryables",
+        summary="Queryable properties (JSON Schema)",
+        responses={200: {"content": {"application/schema+json": {}}}},
+    )
     def queryables(request: Request, cid: str, f: str | None = None) -> Response:
         known(cid)
         schema = ObservationProps.model_json_schema()["properties"]
@@ -249,7 +264,9 @@ def features_router(config: FeaturesConfig) -> APIRouter:
             feats = [f for f in feats if shape(f["geometry"]).intersects(box(*q.bbox))]
         return feats
 
-    @router.get("/collections/{cid}/items", summary="Features of a collection")
+    @router.get(
+        "/collections/{cid}/items", summary="Features of a collection", responses=GEOJSON_OR_HTML
+    )
     def items(
         request: Request,
         cid: str,
@@ -318,7 +335,7 @@ def features_router(config: FeaturesConfig) -> APIRouter:
         }
         return respond(request, doc, f"{cid} items", geo=True, f=f)
 
-    @router.get("/collections/{cid}/items/{fid}", summary="One feature")
+    @router.get("/collections/{cid}/items/{fid}", summary="One feature", responses=GEOJSON_OR_HTML)
     def item(request: Request, cid: str, fid: str, f: str | None = None) -> Response:
         known(cid)
         base = base_url(request)
