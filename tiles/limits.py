@@ -85,8 +85,32 @@ def query_limits(max_px: int) -> Callable[[Request], Any]:
     return check_query
 
 
+def _zoom_range(request: Request) -> None:
+    """minzoom/maxzoom overrides (tileset routes) must be zooms of the matrix set.
+
+    TiTiler walks every zoom between them, and a variable-scale set has no matrix beyond its last.
+    """
+    q = request.query_params
+    if "tileMatrixSetId" not in request.path_params or not {"minzoom", "maxzoom"} & q.keys():
+        return
+    try:
+        tms = morecantile.tms.get(request.path_params["tileMatrixSetId"])
+    except morecantile.errors.InvalidIdentifier:
+        return  # FastAPI's own validation names the bad value
+    for name in ("minzoom", "maxzoom"):
+        try:
+            zoom = int(q[name]) if name in q else None
+        except ValueError:
+            continue
+        if zoom is not None and not tms.minzoom <= zoom <= tms.maxzoom:
+            raise BadRequestParameter(
+                f"{name}: {zoom} is outside {tms.id} (zoom {tms.minzoom} to {tms.maxzoom})"
+            )
+
+
 async def check_address(request: Request) -> None:
     """Refuse a tile outside its matrix set and non-finite or out-of-range coordinates."""
+    _zoom_range(request)
     p = request.path_params
     if {"z", "x", "y", "tileMatrixSetId"} <= p.keys():
         try:

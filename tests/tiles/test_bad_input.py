@@ -105,6 +105,22 @@ def test_feature_coordinates_out_of_range_are_400_not_500(client: TestClient) ->
     assert r.json()["detail"] == "maxx: 1e300 is beyond the extent of any CRS (±1e+09)"
 
 
+def test_tileset_zoom_outside_the_matrix_set_is_400_not_500(client: TestClient) -> None:
+    # Found by schemathesis: morecantile's InvalidZoomError (variable-scale set), and a loop over
+    # every zoom up to maxzoom.
+    r = client.get(
+        "/scenes/border-c/tiles/CanadianNAD83_LCC",
+        params={"minzoom": 3427626112, "maxzoom": 23482587412},
+    )
+    assert r.status_code == 400
+    assert r.json()["detail"].startswith("minzoom: 3427626112 is outside CanadianNAD83_LCC (zoom 0")
+    r = client.get("/sites/bridge/tiles/WebMercatorQuad", params={"maxzoom": 10**9})
+    assert r.status_code == 400
+    assert r.json()["detail"] == "maxzoom: 1000000000 is outside WebMercatorQuad (zoom 0 to 24)"
+    r = client.get("/scenes/border-c/tiles/WebMercatorQuad", params={"minzoom": 12, "maxzoom": 14})
+    assert r.status_code == 200
+
+
 def test_statistics_of_a_point_still_answer(client: TestClient) -> None:
     point = {"type": "Point", "coordinates": [130.6425, 42.4165]}
     r = client.post(
