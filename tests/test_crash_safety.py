@@ -270,7 +270,6 @@ INGEST = ["ingest", "--source", "test", "--datetime", "2023-10-06T11:00:00+09:00
 
 def test_ingest_killed_while_converting_registers_nothing(data: Settings, tmp_path: Path) -> None:
     src = plain_geotiff(tmp_path / "big.tif")
-    before = set(data.scenes_dir.iterdir())
     proc = subprocess.Popen(
         [TUMEN, *INGEST, str(src), "--id", "big"],
         env=environ(data),
@@ -278,9 +277,9 @@ def test_ingest_killed_while_converting_registers_nothing(data: Settings, tmp_pa
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    partial: set[Path] = set()
-    while proc.poll() is None and not partial:
-        partial = set(data.scenes_dir.iterdir()) - before
+    partial: list[Path] = []
+    while proc.poll() is None and not partial:  # rio-cogeo's temporary file: converting
+        partial = list(data.scenes_dir.glob(".staging-*/*"))
         time.sleep(0.01)
     running = proc.poll() is None
     kill_group(proc)
@@ -290,33 +289,44 @@ def test_ingest_killed_while_converting_registers_nothing(data: Settings, tmp_pa
     assert not (data.scenes_dir / "big.tif").exists()
     assert_catalog_whole(data)
     assert set(tile_sources(data, ["border-a", "border-b"]).values()) == {"dynamic"}
-    # What the kill left behind does not stop the same ingest from completing.
+    # What the kill left behind does not stop the same ingest from completing, which clears it.
     done = subprocess.run([TUMEN, *INGEST, str(src), "--id", "big"], env=environ(data))
     assert done.returncode == 0
     assert_catalog_whole(data)
     assert tile_sources(data, ["big"]) == {"big": "dynamic"}
+    assert {p.name for p in data.scenes_dir.iterdir()} == {
+        "border-a.tif",
+        "border-b.tif",
+        "big.tif",
+    }
 
 
-KILL_AT_CATALOG_WRITE = """
+KILLED_AT = """
 import os, signal, sys
+from pmtiles.writer import Writer
 from tiles.catalog import Catalog
 def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
-for name in ("add", "mark_baked"):  # every method that writes a scene's record
-    if hasattr(Catalog, name):
-        setattr(Catalog, name, die)
+if sys.argv[1] == "catalog":  # every method that writes a scene's record
+    for name in ("add", "mark_baked"):
+        if hasattr(Catalog, name):
+            setattr(Catalog, name, die)
+else:  # the archive's header, directories and tiles go to the file last, at finalize
+    Writer.finalize = die
 from tumen.cli import main
-sys.argv = ["tumen", *sys.argv[1:]]
+sys.argv = ["tumen", *sys.argv[2:]]
 main()
 """
 
 
-def killed_at_catalog_write(settings: Settings, *args: str) -> None:
-    """Run a tumen command that is SIGKILLed the moment it would write the catalog."""
-    proc = subprocess.run(
-        [sys.executable, "-c", KILL_AT_CATALOG_WRITE, *args], env=environ(settings)
-    )
+def killed_at(step: str, settings: Settings, *args: str) -> None:
+    """Run a tumen command SIGKILLed the moment it would write the catalog or finish an archive."""
+    proc = subprocess.run([sys.executable, "-c", KILLED_AT, step, *args], env=environ(settings))
     assert proc.returncode == -signal.SIGKILL
+
+
+def killed_at_catalog_write(settings: Settings, *args: str) -> None:
+    killed_at("catalog", settings, *args)
 
 
 def test_ingest_killed_before_its_catalog_write_leaves_the_catalog_whole(
@@ -409,4 +419,12 @@ def test_bake_killed_before_its_catalog_write_serves_dynamic_or_whole(data: Sett
     assert Catalog(data.database, data.data_dir).get("border-a").baked_version is None
     assert not list(data.baked_dir.glob(".*partial"))
     assert_catalog_whole(data)
+    assert tile_sources(data, ["border-a"]) == {"border-a": "dynamic"}
+
+
+def test_bake_killed_while_writing_its_archive_serves_dynamic(data: Settings) -> None:
+    killed_at("archive", data, "bake", "border-a")
+    assert list(data.baked_dir.glob(".border-a.pmtiles*partial"))  # killed mid-write
+    assert not (data.baked_dir / "border-a.pmtiles").exists()
+    assert Catalog(data.database, data.data_dir).get("border-a").baked_version is None
     assert tile_sources(data, ["border-a"]) == {"border-a": "dynamic"}

@@ -1,7 +1,10 @@
 """Turn a raster file into a registered scene: COG with rio-cogeo, metadata read back, catalog entry."""
 
 import hashlib
+import os
+import shutil
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -142,6 +145,39 @@ def to_cog(
         plain.unlink(missing_ok=True)
 
 
+def stored_path(location: Path | str, data_dir: Path) -> str:
+    """How the catalog names a COG: relative to the data dir when inside it, else absolute (or a URL)."""
+    if is_remote(str(location)):
+        return str(location)
+    try:
+        return str(Path(location).resolve().relative_to(data_dir.resolve()))
+    except ValueError:
+        return str(Path(location).resolve())
+
+
+def staging_dir(scenes_dir: Path) -> Path:
+    """A new folder for one conversion's files, once those of dead processes are removed.
+
+    A killed ingest leaves its partial files (rio-cogeo's temporary GeoTIFF too) only in its folder.
+    """
+    for folder in scenes_dir.glob(".staging-*-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    scenes_dir.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".staging-{os.getpid()}-", dir=scenes_dir))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def describe_cog(
     path: Path | str,
     *,
@@ -175,13 +211,6 @@ def describe_cog(
         raise IngestError(
             f"{Path(location).name}: its footprint {tuple(round(v, 5) for v in geo)} covers no site; pass --site"
         )
-    if is_remote(location):
-        relative = location
-    else:
-        try:
-            relative = str(Path(location).resolve().relative_to(data_dir.resolve()))
-        except ValueError:
-            relative = str(Path(location).resolve())
     return Scene(
         id=scene_id,
         sites=covered,
@@ -194,7 +223,7 @@ def describe_cog(
         height=height,
         bands=bands,
         dtype=dtype,
-        path=relative,
+        path=stored_path(location, data_dir),
         synthetic=synthetic,
         provider=provider,
         licence=licence,
@@ -238,8 +267,9 @@ def ingest_file(
         prefix = site or (covered[0] if covered else "scene")
         scene_id = f"{prefix}-{when:%Y%m%dT%H%M}"
     dst = scenes_dir / f"{scene_id}.tif"
-    staged = dst.with_name(f".{dst.name}.new")
     previous = registered_file(catalog, scene_id)
+    staging = staging_dir(scenes_dir)
+    staged = staging / dst.name
     moved = False
     try:
         to_cog(src, staged, quiet=quiet)
@@ -262,19 +292,17 @@ def ingest_file(
         staged.replace(dst)
         moved = True
         scene = scene.model_copy(
-            update={
-                "path": scene.path.replace(staged.name, dst.name),
-                "render": render_defaults(dst),
-            }
+            update={"path": stored_path(dst, catalog.data_dir), "render": render_defaults(dst)}
         )
         catalog.add(scene)
     except Exception as err:
-        staged.unlink(missing_ok=True)
         if moved:
             dst.unlink(missing_ok=True)
         if isinstance(err, RasterioError | CPLE_BaseError):
             raise IngestError(f"{src.name}: GDAL could not convert it ({err})") from err
         raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if (
         previous is not None
         and previous != dst.resolve()
