@@ -75,6 +75,16 @@ def query_limits(max_px: int) -> Callable[[Request], Any]:
                 raise BadRequestParameter(
                     f"histogram_bins: must be between 1 and {MAX_HISTOGRAM_BINS}"
                 )
+        if q.get("algorithm_params"):
+            try:
+                params = json.loads(q["algorithm_params"])
+            except ValueError:
+                params = {}  # FastAPI's own validation says it is not JSON
+            if not isinstance(params, dict):
+                raise BadRequestParameter(
+                    "algorithm_params: must be a JSON object of the algorithm's parameters, "
+                    'e.g. {"bands": 3}'
+                )
         for name in ("coord_crs", "dst_crs", "crs"):
             if name in q:
                 try:

@@ -279,3 +279,17 @@ def test_a_well_formed_colormap_still_renders(client: TestClient) -> None:
     ):
         r = client.get(f"/scenes/border-a/{TILE}", params=params)
         assert r.status_code == 200 and r.headers["content-type"] == "image/png", (params, r.text)
+
+
+def test_algorithm_params_that_are_not_an_object_are_400_not_500(client: TestClient) -> None:
+    # Found by schemathesis (stateful phase): TiTiler calls the algorithm with **params.
+    for params in ("null", "[1]", "5", '"max"'):
+        r = client.get(
+            f"/scenes/border-a/{TILE}", params={"algorithm": "max", "algorithm_params": params}
+        )
+        assert r.status_code == 400, params
+        assert r.json()["detail"].startswith("algorithm_params: must be a JSON object")
+    r = client.get(
+        f"/scenes/border-a/{TILE}", params={"algorithm": "max", "algorithm_params": "{}"}
+    )
+    assert r.status_code == 200
