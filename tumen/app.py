@@ -16,6 +16,7 @@ from tiles.archive import Archives
 from tiles.catalog import Catalog
 from tiles.delivery import TileDelivery
 from tiles.errors import STATUS_CODES as TILES_STATUS_CODES
+from tiles.reader import configure_gdal, limit_malloc_arenas
 from tiles.resolve import SceneResolver
 from tiles.routes import add_imagery_routes
 from tiles.sites import load_sites
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_gdal(settings.gdal_cache_mb)
+        limit_malloc_arenas(settings.malloc_arenas)
         app.state.catalog = Catalog(settings.database, settings.data_dir)
         app.state.resolver = SceneResolver(app.state.catalog)
         app.state.archives = Archives(settings.baked_dir)

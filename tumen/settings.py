@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     tile_cache_mb: int = Field(
         256, ge=0, description="In-process LRU of rendered tiles, per worker."
     )
+    gdal_cache_mb: int = Field(
+        128,
+        ge=8,
+        description="GDAL's cache of decompressed COG blocks, per worker (GDAL's default: 5 % of RAM).",
+    )
+    malloc_arenas: int = Field(
+        2,
+        ge=0,
+        description="glibc malloc arenas per worker (0: glibc's default of 8 per core); few "
+        "arenas keep a threaded worker's memory from fragmenting (bench/soak.py).",
+    )
     tile_max_age: int = Field(
         31_536_000,
         ge=0,
