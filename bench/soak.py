@@ -13,9 +13,12 @@ write rate limit too high to throttle, then --clients threads each send one requ
 - writes (10 %): POST a sighting, or PATCH one of this client's own with If-Match.
 
 RSS of each uvicorn worker (psutil if installed, else /proc) is sampled every second; a worker's RSS
-after the warm-up (same load, default 20 % of --seconds) and at the end is the median of its samples
-over the last 10 s of each. Targets: 0 errors; each worker's growth < 10 %; the tile cache bound
-respected: each worker put many times TUMEN_TILE_CACHE_MB of rendered tiles into its cache and grew
+at a moment is the median of its samples over the window before it (10 s, or a sixth of --seconds
+when shorter): after the warm-up (same load, default 20 % of --seconds), at half-time and at the end.
+Caches fill (tile cache, GDAL block cache, per-thread open datasets, the store growing by the POSTs),
+so the whole growth is printed but the flatness target is on the second half of the measured time,
+when a leak still grows at its rate and a filled cache no longer does. Targets: 0 errors; each
+worker's growth over the second half < 5 % of its RSS at half-time; the tile cache bound respected: each worker put many times TUMEN_TILE_CACHE_MB of rendered tiles into its cache and grew
 by less than that (an unbounded cache would have kept them all, and grown by more). Prints a table; exits 1 when
 a target is missed. --json FILE writes the figures.
 """
@@ -46,8 +49,8 @@ TUMEN = str(Path(sys.executable).with_name("tumen"))
 TMS = morecantile.tms.get("WebMercatorQuad")
 FORMATS = ("png", "jpg", "webp")
 ITEMS = "/api/collections/observations/items"
-GROWTH_TARGET = 10.0  # % per worker, after warm-up
-RSS_WINDOW = 10.0  # s: a worker's RSS is the median of its samples over the last 10 s of a phase
+GROWTH_TARGET = 5.0  # % per worker, over the second half of the measured time
+RSS_WINDOW = 10.0  # s at most: a worker's RSS is the median of its samples over the window before
 
 
 def free_port() -> int:
@@ -323,7 +326,7 @@ def run_load(
 def report(
     args: argparse.Namespace,
     tally: Tally,
-    rss: dict[int, tuple[float, float, float]],
+    rss: dict[int, tuple[float, float, float, float]],
     warm: Tally,
     elapsed: float,
 ) -> tuple[str, dict[str, Any]]:
@@ -341,17 +344,22 @@ def report(
     lines.append(f"| **all** | {total} | {total / elapsed:.1f} | {errors} |")
     lines += [
         "",
-        "| worker | RSS after warm-up MB | RSS at end MB | peak MB | growth |",
-        "|---|---:|---:|---:|---:|",
+        "| worker | RSS after warm-up MB | at half-time MB | at end MB | peak MB | growth "
+        "| growth, 2nd half |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    growths = {}
-    for pid, (start, end, peak) in rss.items():
+    growths, late = {}, {}
+    for pid, (start, mid, end, peak) in rss.items():
         growths[pid] = (end - start) / start * 100
-        lines.append(f"| {pid} | {start:.1f} | {end:.1f} | {peak:.1f} | {growths[pid]:+.1f} % |")
+        late[pid] = (end - mid) / mid * 100
+        lines.append(
+            f"| {pid} | {start:.1f} | {mid:.1f} | {end:.1f} | {peak:.1f} | {growths[pid]:+.1f} % "
+            f"| {late[pid]:+.1f} % |"
+        )
     # Tiles rendered during the measured time are misses, each put into a worker's cache: an
     # unbounded cache would grow by all of them. Bounded, it must have let most of them go.
     offered = tally.dynamic_bytes / 2**20 / len(rss)  # per worker (connections spread the load)
-    grew = max((end - start) for start, end, _ in rss.values())
+    grew = max((end - start) for start, _, end, _ in rss.values())
     exercised = offered >= 4 * args.cache_mb
     cache_ok = exercised and grew < offered
     sources = ", ".join(f"{k} {v}" for k, v in sorted((warm.sources + tally.sources).items()))
@@ -364,8 +372,8 @@ def report(
         "| target | value | |",
         "|---|---|---|",
         f"| errors = 0 | {errors} | {'ok' if errors == 0 else 'MISSED'} |",
-        f"| RSS growth < {GROWTH_TARGET:.0f} % per worker | {max(growths.values()):+.1f} % | "
-        f"{'ok' if max(growths.values()) < GROWTH_TARGET else 'MISSED'} |",
+        f"| RSS growth over the 2nd half < {GROWTH_TARGET:.0f} % per worker | "
+        f"{max(late.values()):+.1f} % | {'ok' if max(late.values()) < GROWTH_TARGET else 'MISSED'} |",
         f"| tile cache bound ({args.cache_mb} MB/worker) respected: growth < the "
         f"{offered:.0f} MB put in | {grew:+.1f} MB | "
         f"{'ok' if cache_ok else 'MISSED' if exercised else 'NOT EXERCISED (render more)'} |",
@@ -376,12 +384,16 @@ def report(
         "requests": dict(tally.requests),
         "errors": dict(tally.errors),
         "error_total": errors,
-        "rss": {str(pid): {"start": s, "end": e, "peak": p} for pid, (s, e, p) in rss.items()},
+        "rss": {
+            str(pid): {"start": s, "half": h, "end": e, "peak": p}
+            for pid, (s, h, e, p) in rss.items()
+        },
         "growth_pct": {str(pid): g for pid, g in growths.items()},
+        "late_growth_pct": {str(pid): g for pid, g in late.items()},
         "offered_mb_per_worker": offered,
         "cache_mb": args.cache_mb,
         "cache_ok": cache_ok,
-        "ok": errors == 0 and max(growths.values()) < GROWTH_TARGET and cache_ok,
+        "ok": errors == 0 and max(late.values()) < GROWTH_TARGET and cache_ok,
     }
     return "\n".join(lines), figures
 
@@ -429,10 +441,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=30)
+    window = min(RSS_WINDOW, args.seconds / 6)
+    half = warmed + elapsed / 2
     rss = {
         pid: (
-            sampler.median(pid, warmed - RSS_WINDOW, warmed),
-            sampler.median(pid, ended - RSS_WINDOW, ended),
+            sampler.median(pid, warmed - window, warmed),
+            sampler.median(pid, half - window, half),
+            sampler.median(pid, ended - window, ended),
             sampler.peak(pid, warmed, ended),
         )
         for pid in pids

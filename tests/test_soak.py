@@ -30,6 +30,7 @@ def test_30_second_soak_has_no_error_and_flat_worker_memory(
     figures = json.loads(out.read_text())
     assert figures["error_total"] == 0
     assert len(figures["rss"]) == 2  # both uvicorn workers measured
-    assert all(g < 10 for g in figures["growth_pct"].values())
+    # Flat: over the second half a filled cache no longer grows, a leak still does.
+    assert all(g < 5 for g in figures["late_growth_pct"].values())
     assert figures["cache_ok"]
     assert run.returncode == 0
