@@ -21,6 +21,7 @@ from overlays.api import (
     respond,
 )
 from overlays.errors import FeatureNotFound, InvalidQuery
+from overlays.kinds import kinds_doc
 from overlays.models import KINDS, ObservationProps
 from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_kind, parse_query
 from overlays.store import FILTERABLE
@@ -84,6 +85,8 @@ def features_router(config: FeaturesConfig) -> APIRouter:
                 "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
             },
         }
+        if cid == "observations":
+            doc["kinds"] = kinds_doc()  # label, plural and colour per kind: what the map shows
         return doc
 
     @router.get("", summary="Landing page", responses=JSON_OR_HTML)
