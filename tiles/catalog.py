@@ -63,6 +63,11 @@ class Scene(BaseModel):
     )
     registered_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
+    @property
+    def is_baked(self) -> bool:
+        """Whether the scene has an archive baked from its current version (the file may still be gone)."""
+        return self.tile_format is not None and self.baked_version == self.version
+
 
 class Catalog:
     """Scenes in SQLite; one short connection per call, so threads and workers can share the file."""

@@ -129,7 +129,7 @@ class TileDelivery:
 
 
 def _same_format(fmt: str, scene: Scene) -> bool:
-    if scene.tile_format is None or scene.baked_version != scene.version:
+    if not scene.is_baked:
         return False
     return fmt == scene.tile_format or {fmt, scene.tile_format} == {"jpg", "jpeg"}
 

@@ -104,7 +104,7 @@ def catalog_router() -> APIRouter:
         """The scene's baked PMTiles archive, with HTTP Range support for PMTiles clients."""
         scene = catalog.get(scene_id)
         path = archive_path(catalog.data_dir, scene.id)
-        if scene.baked_version != scene.version or not path.is_file():
+        if not scene.is_baked or not path.is_file():
             raise SceneNotBaked(scene.id)
         return FileResponse(
             path,
@@ -158,7 +158,7 @@ def catalog_router() -> APIRouter:
                     "attribution": attribution(s),
                     "description": s.description,
                     "bbox": list(s.geographic_bounds),
-                    "tile_format": s.tile_format if s.baked_version == s.version else None,
+                    "tile_format": s.tile_format if s.is_baked else None,
                 }
                 for s in scenes
             ],

@@ -28,7 +28,7 @@ logger = logging.getLogger("tumen.bake")
 
 def pending(catalog: Catalog) -> list[Scene]:
     """Scenes without a current archive, newest first (the map opens the latest scene)."""
-    todo = [s for s in catalog.list() if s.baked_version != s.version]
+    todo = [s for s in catalog.list() if not s.is_baked]
     return sorted(todo, key=lambda s: s.datetime, reverse=True)
 
 

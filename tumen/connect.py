@@ -91,7 +91,7 @@ def qgis_router() -> APIRouter:
         formats = {
             sid: s[-1].tile_format
             for sid, s in scenes.items()
-            if s and s[-1].tile_format and s[-1].baked_version == s[-1].version
+            if s and s[-1].is_baked
         }
         info = connection_info(base, sites, times, formats)
         if f == "json":
