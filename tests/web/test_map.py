@@ -7,8 +7,11 @@ import numpy as np
 from playwright.sync_api import Browser
 from rasterio.io import MemoryFile
 
+from overlays.models import ObservationIn
+from overlays.sqlite_store import SQLiteStore
 from tests.conftest import LiveServer
 from tests.web.conftest import ARTIFACTS, KEY, Watched
+from tumen.settings import Settings
 
 KHASAN_1429 = "#site=khasan&date=" + quote("2022-11-04T14:29:00+09:00")
 ITEMS = "/api/collections/observations/items"
@@ -338,3 +341,104 @@ def test_activity_chart_opens_on_wagons_beside_their_baseline_at_a_rail_site(
     assert baseline["label"] == "wagon baseline (20)"
     assert {d["kind"] for d in sets} == {"wagon", "train", "cargo"}
     assert watched.errors == []
+
+
+def test_a_sightings_colour_is_the_apis_colour_for_its_kind(
+    server: LiveServer, watched: Watched
+) -> None:
+    # 2023-09-24 at Tumangang: white cargo and three trains, two kinds on one scene.
+    watched.open(f"{server.url}/map/#site=tumangang&date=2023-09-24")
+    scene_id = watched.page.locator("#scene-info h2").inner_text().removeprefix("Scene ")
+    kinds = httpx.get(f"{server.url}/api/collections/observations").json()["kinds"]
+    colour = {k["kind"]: k["colour"] for k in kinds}
+    day = "2023-09-24T00:00:00+09:00/2023-09-24T23:59:59+09:00"
+    doc = httpx.get(
+        f"{server.url}{ITEMS}", params={"site": "tumangang", "datetime": day, "limit": 1000}
+    ).json()
+    drawn = [f for f in doc["features"] if f["properties"]["scene_id"] in (None, scene_id)]
+    assert {f["properties"]["kind"] for f in drawn} >= {"cargo", "train"}
+    strokes = watched.page.evaluate(
+        "() => [...document.querySelectorAll('.leaflet-leftSightings-pane path')]"
+        ".filter(p => p.getAttribute('stroke-width') === '3').map(p => p.getAttribute('stroke'))"
+    )
+    assert sorted(strokes) == sorted(colour[f["properties"]["kind"]] for f in drawn)
+    legend = watched.page.locator(".legend div").all_inner_texts()
+    assert legend == [k["label"] for k in kinds] + ["absent"]
+    options = watched.page.locator("#sighting-form [name=kind] option").all_inner_texts()
+    assert options == [k["label"] for k in kinds]
+    assert watched.errors == []
+
+
+def test_the_url_builders_encode_every_id(server: LiveServer, watched: Watched) -> None:
+    watched.open(f"{server.url}/map/#site=khasan")
+    built = watched.page.evaluate(
+        """async () => {
+          const { urls } = await import('./src/urls.js');
+          const odd = 'a b/c?d#e&f=g+h%';
+          return [
+            urls.calendar(odd),
+            urls.siteTiles(odd, '2022-11-04T14:29:00+09:00', 'png'),
+            urls.report(odd, '1,2,3,4', '2022-11-04T14:29:00+09:00'),
+            urls.observations({ site: odd, limit: 10 }),
+            urls.observation(odd),
+            urls.activity(odd),
+          ];
+        }"""
+    )
+    odd = quote("a b/c?d#e&f=g+h%", safe="")
+    assert built == [
+        f"/sites/{odd}/calendar",
+        f"/sites/{odd}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.png?datetime="
+        + quote("2022-11-04T14:29:00+09:00", safe=""),
+        f"/sites/{odd}/report?bbox=1%2C2%2C3%2C4&datetime="
+        + quote("2022-11-04T14:29:00+09:00", safe=""),
+        f"{ITEMS}?site=a+b%2Fc%3Fd%23e%26f%3Dg%2Bh%25&limit=10",
+        f"{ITEMS}/{odd}",
+        "/api/collections/observations/activity?site=a+b%2Fc%3Fd%23e%26f%3Dg%2Bh%25&interval=day",
+    ]
+
+
+def test_a_sighting_whose_id_needs_encoding_is_edited_and_deleted_from_the_map(
+    server: LiveServer, demo_settings: Settings, watched: Watched
+) -> None:
+    odd = "imported #1?a=b&c+d%"  # an id given at import, not made by the API
+    store = SQLiteStore(demo_settings.database)
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [130.6450, 42.4275]},
+        "properties": {
+            "site": "khasan",
+            "observed_at": "2022-11-04T14:29:00+09:00",
+            "kind": "locomotive",
+            "count": 7,
+            "description": "an imported sighting with an awkward id",
+            "sources": [{"outlet": "an import"}],
+            "method": "reported",
+        },
+    }
+    store.create(ObservationIn.model_validate(feature), actor="test", fid=odd)
+    url = f"{server.url}{ITEMS}/{quote(odd, safe='')}"
+    try:
+        watched.open(f"{server.url}/map/{KHASAN_1429}&z=18&lat=42.4275&lon=130.6450")
+        page = watched.page
+        page.locator("#apikey").fill(KEY)
+        page.locator("#apikey").dispatch_event("change")
+        page.locator("#list li", has_text="7 locomotives").click()
+        page.locator(".leaflet-popup-content button.edit").click()
+        page.locator("#sighting-form [name=count]").fill("8")
+        page.locator("#save").click()
+        page.locator("#messages .ok").wait_for()
+        edited = httpx.get(url).json()
+        assert edited["id"] == odd
+        assert edited["properties"]["count"] == 8 and edited["properties"]["version"] == 2
+        page.locator("#list li", has_text="8 locomotives").click()
+        page.locator(".leaflet-popup-content button.edit").click()
+        page.locator("#delete").click()
+        page.wait_for_function("() => document.querySelectorAll('#messages .ok').length >= 2")
+        assert httpx.get(url).status_code == 404
+        writes = [(m, p, s) for m, p, _, s in server.requests if m in ("PATCH", "DELETE")]
+        assert writes[-2:] == [("PATCH", f"{ITEMS}/{odd}", 200), ("DELETE", f"{ITEMS}/{odd}", 204)]
+        assert watched.errors == []
+    finally:
+        if httpx.get(url).status_code == 200:
+            store.delete(odd, actor="test")

@@ -2,20 +2,22 @@
 // its own baseline where the site has one. Kinds are never added together; the chart opens on the
 // site's main kind (wagons at rail sites, ships at ports) and the legend shows or hides the others.
 import { getJSON } from "./api.js";
-import { KIND_COLOURS } from "./format.js";
+import { kindColour, kindLabel } from "./kinds.js";
+import { urls } from "./urls.js";
+import { Chart } from "./vendor.js";
 
 let chart = null;
 
 function datasets(series, labels, shown) {
   const sets = [];
   for (const s of series) {
-    const colour = KIND_COLOURS[s.kind] || "#555";
+    const colour = kindColour(s.kind);
     const counts = new Map(s.points.map((p) => [p.period, p.count]));
     const hidden = s.kind !== shown;
-    sets.push({ kind: s.kind, label: s.kind, data: labels.map((l) => counts.get(l) ?? null), backgroundColor: colour, hidden });
+    sets.push({ kind: s.kind, label: kindLabel(s.kind), data: labels.map((l) => counts.get(l) ?? null), backgroundColor: colour, hidden });
     if (s.baseline && s.baseline.count !== null && s.baseline.count !== undefined) {
       sets.push({
-        kind: s.kind, type: "line", label: `${s.kind} baseline (${s.baseline.count})`, hidden,
+        kind: s.kind, type: "line", label: `${kindLabel(s.kind)} baseline (${s.baseline.count})`, hidden,
         data: labels.map(() => s.baseline.count), borderColor: colour, borderDash: [4, 4], pointRadius: 0,
       });
     }
@@ -35,7 +37,7 @@ function toggleKind(event, item, legend) {
 }
 
 export async function showActivity(site) {
-  const doc = await getJSON(`/api/collections/observations/activity?site=${encodeURIComponent(site)}&interval=day`);
+  const doc = await getJSON(urls.activity(site));
   const labels = [...new Set(doc.series.flatMap((s) => s.points.map((p) => p.period)))].sort();
   const kinds = doc.series.map((s) => s.kind);
   const shown = kinds.includes(doc.main_kind) ? doc.main_kind : kinds[0];

@@ -1,8 +1,8 @@
 // Add, edit and delete sightings: geoman draws, a form fills the properties, the API stores them.
 import { send } from "./api.js";
 import { message } from "./dom.js";
+import { ITEMS, urls } from "./urls.js";
 
-const ITEMS = "/api/collections/observations/items";
 const form = () => document.getElementById("sighting-form");
 
 export function apiKey() {
@@ -90,7 +90,7 @@ export class Annotator {
     try {
       let saved;
       if (this.editing) {
-        saved = await send("PATCH", `${ITEMS}/${encodeURIComponent(this.editing.id)}`, { properties: this.properties() }, {
+        saved = await send("PATCH", urls.observation(this.editing.id), { properties: this.properties() }, {
           key: apiKey(), etag: `"${this.editing.version}"`,
         });
       } else {
@@ -108,7 +108,7 @@ export class Annotator {
   async remove() {
     if (!this.editing) return;
     try {
-      await send("DELETE", `${ITEMS}/${encodeURIComponent(this.editing.id)}`, undefined, {
+      await send("DELETE", urls.observation(this.editing.id), undefined, {
         key: apiKey(), etag: `"${this.editing.version}"`,
       });
       message(`Deleted sighting ${this.editing.id}`, "ok");

@@ -1,10 +1,9 @@
-// How a sighting's figures read: "≈" where approximate, time at its precision.
-
-const PLURAL = { locomotive: "locomotives", wagon: "wagons", train: "trains", container: "containers", cargo: "cargo", ship: "ships", other: "objects" };
+// How a sighting's figures read: "≈" where approximate, time at its precision, kinds as the API names them.
+import { kindLabel, kindPlural } from "./kinds.js";
 
 export function countText(p) {
-  if (p.count === null || p.count === undefined) return p.kind;
-  const noun = p.count === 1 ? p.kind : PLURAL[p.kind] || p.kind;
+  if (p.count === null || p.count === undefined) return kindLabel(p.kind);
+  const noun = p.count === 1 ? kindLabel(p.kind) : kindPlural(p.kind);
   return `${p.count_approx ? "≈ " : ""}${p.count} ${noun}`;
 }
 
@@ -30,8 +29,3 @@ export function timeText(p) {
       return `${day} ${at.slice(11, 16)} (UTC${offset})`;
   }
 }
-
-export const KIND_COLOURS = {
-  train: "#d35400", wagon: "#e67e22", locomotive: "#8e44ad", container: "#2980b9",
-  cargo: "#16a085", ship: "#c0392b", other: "#7f8c8d",
-};

@@ -1,25 +1,25 @@
 // The map page: wires site and date choice, imagery, sightings, compare, measure, annotate, share.
 import { getJSON } from "./api.js";
 import { el, clear, message } from "./dom.js";
-import { readHash, writeHash, sceneAt } from "./state.js";
+import { view, readPermalink, writePermalink, forgetPermalink, wantedPlace, wantedScene } from "./state.js";
+import { loadKinds, kinds } from "./kinds.js";
 import { sightingsLayer, renderList, legend } from "./sightings.js";
 import { createPanes, Swipe } from "./compare.js";
 import { Measure } from "./measure.js";
 import { Annotator, initKeyInput } from "./annotate.js";
 import { showActivity } from "./activity.js";
 import { showQgis } from "./qgis.js";
+import { urls } from "./urls.js";
+import { L } from "./vendor.js";
 
-const view = { site: null, scenes: [], scene: null, compare: null, sightingDates: new Set() };
 const layers = { imagery: null, sightings: null, compareImagery: null, compareSightings: null, tracks: null };
 const renderers = {};
 let map;
 let swipe;
-let restoring = readHash();
 
 function tilesUrl(site, scene) {
   // The baked format is served from the archive; unbaked scenes render as PNG (transparent edges).
-  const ext = scene.tile_format || "png";
-  return `/sites/${site}/tiles/WebMercatorQuad/{z}/{x}/{y}.${ext}?datetime=${encodeURIComponent(scene.datetime)}`;
+  return urls.siteTiles(site, scene.datetime, scene.tile_format || "png");
 }
 
 function dayWindow(scene) {
@@ -34,8 +34,7 @@ function bounds(scene) {
 }
 
 async function sightingsFor(scene, side) {
-  const url = `/api/collections/observations/items?site=${view.site}&limit=1000&datetime=${encodeURIComponent(dayWindow(scene))}`;
-  const doc = await getJSON(url);
+  const doc = await getJSON(urls.observations({ site: view.site, limit: 1000, datetime: dayWindow(scene) }));
   // The sightings made on this scene, and those reported that day with no image held.
   doc.features = doc.features.filter((f) => !f.properties.scene_id || f.properties.scene_id === scene.id);
   const pane = side === "left" ? "leftSightings" : "rightSightings";
@@ -57,19 +56,6 @@ function updateBadge() {
   document.getElementById("badge").hidden = !synthetic;
 }
 
-function saveHash() {
-  const c = map.getCenter();
-  writeHash({
-    site: view.site,
-    date: view.scene ? view.scene.datetime : "",
-    compare: view.compare ? view.compare.datetime : "",
-    z: map.getZoom(),
-    lat: c.lat.toFixed(6),
-    lon: c.lng.toFixed(6),
-    layers: "imagery,sightings",
-  });
-}
-
 async function showScene(scene) {
   view.scene = scene;
   if (layers.imagery) layers.imagery.remove();
@@ -82,7 +68,7 @@ async function showScene(scene) {
   info.append(el("h2", {}, `Scene ${scene.id}`), el("p", {}, scene.description), el("p", { class: "attribution" }, scene.attribution));
   updateBadge();
   renderList(map, layers.sightings);
-  saveHash();
+  writePermalink(map);
 }
 
 async function showCompare(scene) {
@@ -98,22 +84,21 @@ async function showCompare(scene) {
   swipe.enable(Boolean(scene));
   document.getElementById("compare").value = scene ? scene.datetime : "";
   updateBadge();
-  saveHash();
+  writePermalink(map);
 }
 
+// A permalink's date may be a day or any ISO time: the scene current then; the hash then names it.
 function restored(key) {
-  const text = restoring[key];
-  if (!text) return undefined;
-  const scene = sceneAt(view.scenes, text);
-  if (!scene && view.scenes.length) message(`${key}: '${text}' is neither a date nor an ISO date-time (e.g. 2023-10-05, 2023-10-05T11:00+09:00)`);
+  const { scene, problem } = wantedScene(key);
+  if (problem) message(problem);
   return scene;
 }
 
 async function loadSite(siteId, { fly = true } = {}) {
   view.site = siteId;
-  const calendar = await getJSON(`/sites/${siteId}/calendar`);
+  const calendar = await getJSON(urls.calendar(siteId));
   view.scenes = calendar.scenes;
-  const observed = await getJSON(`/api/collections/observations/items?site=${siteId}&limit=10000`);
+  const observed = await getJSON(urls.observations({ site: siteId, limit: 10000 }));
   view.sightingDates = new Set(observed.features.map((f) => f.properties.observed_at.slice(0, 10)));
   const dateSelect = clear(document.getElementById("date"));
   const compareSelect = clear(document.getElementById("compare"));
@@ -133,7 +118,6 @@ async function loadSite(siteId, { fly = true } = {}) {
   }
   document.getElementById("site").value = siteId;
   if (fly && view.scenes.length) map.fitBounds(bounds(view.scenes[view.scenes.length - 1]).pad(-0.2));
-  // A permalink's date may be a day or any ISO time: the scene current then; the hash then names it.
   const wanted = restored("date") || view.scenes[view.scenes.length - 1];
   if (wanted) await showScene(wanted);
   await showCompare(restored("compare") || null);
@@ -151,7 +135,7 @@ function trackText(p) {
 
 async function showTracks(siteId) {
   if (layers.tracks) layers.tracks.remove();
-  const doc = await getJSON("/api/collections/tracks/items?limit=1000");
+  const doc = await getJSON(urls.tracks({ limit: 1000 }));
   doc.features = doc.features.filter((f) => f.properties.site.includes(siteId));
   layers.tracks = L.geoJSON(doc, {
     pane: "leftSightings",
@@ -163,8 +147,7 @@ async function showTracks(siteId) {
 async function downloadReport() {
   const b = map.getBounds();
   const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(6)).join(",");
-  const url = `/sites/${view.site}/report?bbox=${bbox}&datetime=${encodeURIComponent(view.scene.datetime)}`;
-  const response = await fetch(url);
+  const response = await fetch(urls.report(view.site, bbox, view.scene.datetime));
   if (!response.ok) {
     const doc = await response.json().catch(() => ({}));
     throw new Error(`Report: ${response.status}: ${doc.detail || response.statusText}`);
@@ -182,6 +165,10 @@ function report(error) {
 let annotator;
 
 async function start() {
+  readPermalink();
+  await loadKinds();
+  const kindSelect = document.querySelector("#sighting-form [name=kind]");
+  for (const k of kinds()) kindSelect.append(el("option", { value: k.kind }, k.label));
   map = L.map("map", { zoomControl: true, maxZoom: 20 });
   createPanes(map);
   for (const pane of ["leftSightings", "rightSightings"]) renderers[pane] = L.svg({ pane });
@@ -199,15 +186,15 @@ async function start() {
     if (!measure.take(e.layer)) annotator.newShape(e.layer);
   });
   map.on("moveend", () => {
-    saveHash();
+    writePermalink(map);
     renderList(map, layers.sightings);
   });
   initKeyInput();
-  const sites = await getJSON("/sites");
+  const sites = await getJSON(urls.sites());
   const select = document.getElementById("site");
   for (const s of sites.sites) select.append(el("option", { value: s.id }, s.name));
   select.addEventListener("change", () => {
-    restoring = {};
+    forgetPermalink();
     loadSite(select.value).catch(report);
   });
   document.getElementById("date").addEventListener("change", (e) => {
@@ -223,11 +210,11 @@ async function start() {
     panel.hidden = !panel.hidden;
     if (!panel.hidden) showQgis(view.site).catch(report);
   });
-  const site = sites.sites.some((s) => s.id === restoring.site) ? restoring.site : "bridge";
-  const hasView = restoring.z && restoring.lat && restoring.lon;
-  if (hasView) map.setView([Number(restoring.lat), Number(restoring.lon)], Number(restoring.z));
-  await loadSite(site, { fly: !hasView });
-  restoring = {};
+  const site = sites.sites.some((s) => s.id === view.wanted.site) ? view.wanted.site : "bridge";
+  const place = wantedPlace();
+  if (place) map.setView(place.center, place.zoom);
+  await loadSite(site, { fly: !place });
+  forgetPermalink();
   document.body.dataset.ready = "true";
 }
 

@@ -1,9 +1,10 @@
 // "Use in QGIS": the URLs of the current site, from /qgis?f=json, ready to copy.
 import { getJSON } from "./api.js";
 import { el, clear } from "./dom.js";
+import { urls } from "./urls.js";
 
 export async function showQgis(site) {
-  const info = await getJSON("/qgis?f=json");
+  const info = await getJSON(urls.qgis());
   const s = info.sites.find((x) => x.site === site);
   const body = clear(document.getElementById("qgis-body"));
   if (!s) return;

@@ -1,10 +1,12 @@
 // Sightings on the map: styled by kind and status, popups built from text nodes, a list in view.
 import { el, safeLink, clear } from "./dom.js";
-import { countText, lengthText, timeText, KIND_COLOURS } from "./format.js";
+import { countText, lengthText, timeText } from "./format.js";
+import { kinds, kindColour } from "./kinds.js";
+import { L } from "./vendor.js";
 
 export function style(feature) {
   const p = feature.properties;
-  const colour = KIND_COLOURS[p.kind] || "#555";
+  const colour = kindColour(p.kind);
   const absent = p.status === "absent";
   return { color: colour, weight: 3, dashArray: absent ? "6 6" : null, fillOpacity: absent ? 0 : 0.25 };
 }
@@ -65,8 +67,8 @@ export function legend() {
   const control = L.control({ position: "bottomright" });
   control.onAdd = () => {
     const box = el("div", { class: "legend" });
-    for (const [kind, colour] of Object.entries(KIND_COLOURS)) {
-      box.append(el("div", {}, el("i", { style: `border-color:${colour};background:${colour}44` }), kind));
+    for (const { label, colour } of kinds()) {
+      box.append(el("div", {}, el("i", { style: `border-color:${colour};background:${colour}44` }), label));
     }
     box.append(el("div", {}, el("i", { style: "border-color:#555;border-style:dashed" }), "absent"));
     return box;
