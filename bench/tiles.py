@@ -210,7 +210,7 @@ def main() -> None:
     if not scenes:
         sys.exit(f"no scenes in {args.data_dir}: run 'tumen demo' first")
     scene = catalog.get(args.scene) if args.scene else max(scenes, key=lambda s: s.width * s.height)
-    cog = catalog.resolve(scene)
+    cog = catalog.local_path(scene)
     print(
         f"scene {scene.id}: {scene.width}×{scene.height} px, {cog.stat().st_size / 1e6:.1f} MB COG"
     )

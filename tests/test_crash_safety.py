@@ -244,7 +244,7 @@ def assert_catalog_whole(settings: Settings) -> None:
     """Every scene the catalog names has its COG, readable, with the content its version says."""
     catalog = Catalog(settings.database, settings.data_dir)
     for scene in catalog.list():
-        path = catalog.resolve(scene)
+        path = catalog.local_path(scene)
         assert path.is_file(), f"{scene.id}: the catalog names {path}, which is missing"
         with rasterio.open(path) as ds:
             assert (ds.width, ds.height) == (scene.width, scene.height)

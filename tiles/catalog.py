@@ -97,7 +97,7 @@ class Catalog:
             if is_remote(scene.path):
                 continue
             try:
-                with rasterio.open(self.resolve(scene)) as ds:
+                with rasterio.open(self.local_path(scene)) as ds:
                     update = {"bands": ds.count, "dtype": ds.dtypes[0]}
             except (RasterioError, OSError):
                 continue  # a missing COG is reported when a request needs it
@@ -117,13 +117,23 @@ class Catalog:
             db.close()
 
     def location(self, scene: Scene) -> str:
-        """Where a scene's COG is read from: an absolute path, or the URL of a linked remote COG."""
+        """What GDAL opens for a scene's COG: its file's path, or the URL of a linked remote COG.
+
+        Every read of a scene's pixels goes through this (tiles, bake, report).
+        """
         if is_remote(scene.path):
             return scene.path
-        return str(self.resolve(scene))
+        return str(self.local_path(scene))
 
-    def resolve(self, scene: Scene) -> Path:
-        """Absolute path of a scene's COG."""
+    def local_path(self, scene: Scene) -> Path:
+        """The file of a scene's COG on this machine (data dir joined); ValueError for a linked URL.
+
+        For what handles the file itself (re-ingest, removal); to read pixels use ``location``.
+        """
+        if is_remote(scene.path):
+            raise ValueError(
+                f"scene '{scene.id}' is a linked remote COG ({scene.path}), not a file"
+            )
         path = Path(scene.path)
         return path if path.is_absolute() else self.data_dir / path
 

@@ -238,7 +238,7 @@ def registered_file(catalog: Catalog, scene_id: str) -> Path | None:
         scene = catalog.get(scene_id)
     except SceneNotFound:
         return None
-    return None if is_remote(scene.path) else catalog.resolve(scene).resolve()
+    return None if is_remote(scene.path) else catalog.local_path(scene).resolve()
 
 
 def ingest_file(

@@ -238,7 +238,7 @@ def report_router(max_km2: float) -> APIRouter:
         if not box(*scene.geographic_bounds).intersects(box(*area)):
             raise InvalidQuery(f"bbox: outside scene '{scene.id}'")
         features = sightings_for(request.app.state.store, scene, site_id, area)
-        body = build_report(scene, str(catalog.resolve(scene)), site_id, area, features)
+        body = build_report(scene, catalog.location(scene), site_id, area, features)
         name = f"tumen-{site_id}-{scene.datetime:%Y%m%dT%H%M}.zip"
         return Response(
             body,

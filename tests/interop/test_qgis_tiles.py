@@ -30,7 +30,7 @@ def rendered(path: str) -> np.ndarray:
 
 
 def expected_tile(settings: Settings, scene: Scene) -> np.ndarray:
-    path = Catalog(settings.database, settings.data_dir).resolve(scene)
+    path = Catalog(settings.database, settings.data_dir).local_path(scene)
     with SceneReader(str(path)) as src:
         return src.tile(TILE.x, TILE.y, TILE.z).data
 

@@ -170,7 +170,7 @@ def test_url_parameter_is_refused_and_opens_nothing(client: TestClient, tmp_path
 def test_missing_cog_is_503_and_other_scenes_still_serve(
     settings: Settings, border_scenes: list[Scene]
 ) -> None:
-    Catalog(settings.database, settings.data_dir).resolve(border_scenes[0]).unlink()
+    Catalog(settings.database, settings.data_dir).local_path(border_scenes[0]).unlink()
     with TestClient(create_app(settings)) as client:
         r = client.get(f"/scenes/border-a/{TILE}")
         assert r.status_code == 503
@@ -181,7 +181,7 @@ def test_missing_cog_is_503_and_other_scenes_still_serve(
 def test_corrupt_cog_is_503_and_other_scenes_still_serve(
     settings: Settings, border_scenes: list[Scene]
 ) -> None:
-    path = Catalog(settings.database, settings.data_dir).resolve(border_scenes[1])
+    path = Catalog(settings.database, settings.data_dir).local_path(border_scenes[1])
     path.write_bytes(b"II*\x00 this is not a tiff any more" * 10)
     with TestClient(create_app(settings)) as client:
         r = client.get(f"/scenes/border-b/{TILE}")

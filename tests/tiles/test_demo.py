@@ -68,7 +68,7 @@ def test_every_scene_is_registered_as_synthetic(demo: tuple[Settings, list[Scene
         assert s.synthetic and s.gsd == 0.5 and s.crs == "EPSG:32652"
         assert s.description.startswith("SYNTHETIC image")
         assert "synthetic" in s.provider
-        assert read_tags(catalog.resolve(s))["TUMEN_SYNTHETIC"] == "true"
+        assert read_tags(catalog.local_path(s))["TUMEN_SYNTHETIC"] == "true"
 
 
 def test_border_scenes_cover_three_sites_and_rajin_its_own(

@@ -69,7 +69,7 @@ def _render(args: tuple[str, str, int]) -> str:
 def demo_exists(catalog: Catalog) -> bool:
     """True when every demo scene is registered and its file is on disk."""
     try:
-        return all(catalog.resolve(catalog.get(s.id)).is_file() for s in DEMO_SCENES)
+        return all(catalog.local_path(catalog.get(s.id)).is_file() for s in DEMO_SCENES)
     except SceneNotFound:
         return False
 

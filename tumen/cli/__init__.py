@@ -1,0 +1,52 @@
+"""The ``tumen`` command: serve, build the demo, list, ingest and bake scenes, sightings, reports.
+
+The commands live by group in this package's modules and are registered here, in help order. The
+settings are read once, by the callback; a domain error becomes ``error: …`` and exit code 2 in one
+place (``ReportingGroup``).
+"""
+
+import typer
+
+from tumen.cli.bake import bake, export_tiles_cmd
+from tumen.cli.common import ReportingGroup
+from tumen.cli.report import report
+from tumen.cli.scenes import ingest, scenes_list, scenes_rm
+from tumen.cli.serve import demo, serve
+from tumen.cli.sightings import sightings_export, sightings_import
+from tumen.cli.stac import stac_ingest, stac_search
+from tumen.settings import Settings
+
+app = typer.Typer(
+    cls=ReportingGroup, help="tumen: dated imagery of the DPRK–Russia border, served as tiles."
+)
+scenes_app = typer.Typer(help="The scenes catalog.")
+stac_app = typer.Typer(help="Find imagery in STAC catalogs and register it.")
+sightings_app = typer.Typer(help="The sightings (observations).")
+app.add_typer(scenes_app, name="scenes")
+app.add_typer(stac_app, name="stac")
+app.add_typer(sightings_app, name="sightings")
+
+
+@app.callback()
+def read_settings(ctx: typer.Context) -> None:
+    """Read the TUMEN_* settings once; every command takes them from the context."""
+    ctx.obj = Settings()
+
+
+app.command()(serve)
+app.command()(demo)
+scenes_app.command("list")(scenes_list)
+app.command()(bake)
+scenes_app.command("rm")(scenes_rm)
+app.command("export-tiles")(export_tiles_cmd)
+app.command()(ingest)
+stac_app.command("search")(stac_search)
+stac_app.command("ingest")(stac_ingest)
+sightings_app.command("import")(sightings_import)
+sightings_app.command("export")(sightings_export)
+app.command()(report)
+
+
+def main() -> None:
+    """Entry point of the ``tumen`` script and of ``python -m tumen``."""
+    app()

@@ -1,0 +1,125 @@
+"""``tumen scenes list|rm`` and ``tumen ingest``: the scenes catalog, and rasters into it."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from tiles.bake import archive_path
+from tiles.catalog import Scene
+from tiles.errors import IngestError
+from tiles.ingest import ingest_file, link_remote
+from tiles.remote import download, is_remote
+from tiles.sites import load_sites
+from tumen.cli.bake import bake_scenes
+from tumen.cli.common import catalog_of, console, settings_of
+from tumen.settings import Settings
+
+
+def scenes_list(
+    ctx: typer.Context,
+    site: Annotated[str | None, typer.Option(help="Only scenes covering this site.")] = None,
+) -> None:
+    """List the registered scenes in time order."""
+    table = Table("id", "datetime", "sites", "gsd (m)", "size", "synthetic", "provider")
+    for column in table.columns[:2]:
+        column.no_wrap = True
+    for s in catalog_of(ctx).list(site):
+        table.add_row(
+            s.id,
+            s.datetime.isoformat(),
+            ",".join(s.sites),
+            f"{s.gsd:g}",
+            f"{s.width}×{s.height}",
+            "yes" if s.synthetic else "no",
+            s.provider,
+        )
+    console.print(table)
+
+
+def scenes_rm(
+    ctx: typer.Context, scene_id: Annotated[str, typer.Argument(help="The scene to remove.")]
+) -> None:
+    """Remove a scene, its COG and its archive; sightings that cite it keep the id and are flagged."""
+    settings, catalog = settings_of(ctx), catalog_of(ctx)
+    scene = catalog.get(scene_id)
+    catalog.remove(scene.id)
+    files = [archive_path(settings.data_dir, scene.id)]
+    if not is_remote(scene.path):  # a linked remote COG is not ours to delete
+        files.append(catalog.local_path(scene))
+    for path in files:
+        if path.is_relative_to(settings.data_dir.resolve()) or not path.is_absolute():
+            path.unlink(missing_ok=True)
+    console.print(f"removed scene {scene.id}; sightings citing it now show scene_removed: true")
+
+
+def register_raster(settings: Settings, location: str, *, link: bool, **common: Any) -> Scene:
+    """A file or URL into the catalog: a URL linked in place, or copied; a file converted to a COG."""
+    if is_remote(location) and link:
+        return link_remote(location, timeout=settings.remote_timeout, **common)
+    path = (
+        download(location, timeout=settings.remote_timeout)
+        if is_remote(location)
+        else Path(location)
+    )
+    if not path.is_file():
+        raise IngestError(f"{location}: no such file")
+    try:
+        return ingest_file(path, scenes_dir=settings.scenes_dir, **common)
+    finally:
+        if is_remote(location):
+            path.unlink(missing_ok=True)
+
+
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="A raster file, or the https:// URL of a COG.")],
+    source: Annotated[str, typer.Option(help="Who made the image, e.g. 'Planet Labs PBC'.")],
+    site: Annotated[
+        str | None, typer.Option(help="Site of the image; default: the sites its footprint covers.")
+    ] = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            "--datetime", help="Acquisition time, ISO 8601 with offset; default: from the file."
+        ),
+    ] = None,
+    licence: Annotated[str, typer.Option(help="Licence of the image.")] = "unknown",
+    scene_id: Annotated[
+        str | None, typer.Option("--id", help="Scene id; default SITE-YYYYMMDDTHHMM.")
+    ] = None,
+    description: Annotated[str, typer.Option(help="What the image shows.")] = "",
+    bake_tiles: Annotated[
+        bool, typer.Option("--bake/--no-bake", help="Bake the scene's tiles afterwards.")
+    ] = True,
+    link: Annotated[
+        bool,
+        typer.Option(
+            "--link/--copy", help="A URL: read it in place (--link) or download it (--copy)."
+        ),
+    ] = True,
+) -> None:
+    """Convert a raster (GeoTIFF, JP2, 8/16-bit, any band count) to a COG and register it as a scene."""
+    settings = settings_of(ctx)
+    try:
+        acquired = datetime.fromisoformat(when) if when else None
+    except ValueError as exc:
+        raise IngestError(f"--datetime '{when}' is not ISO 8601") from exc
+    scene = register_raster(
+        settings,
+        file,
+        link=link,
+        catalog=catalog_of(ctx),
+        sites=load_sites(settings.sites_file),
+        scene_id=scene_id,
+        when=acquired,
+        provider=source,
+        licence=licence,
+        description=description,
+        site=site,
+    )
+    console.print(f"registered scene [bold]{scene.id}[/bold] covering {', '.join(scene.sites)}")
+    if bake_tiles:
+        bake_scenes(ctx, [scene])
