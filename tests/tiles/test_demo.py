@@ -1,19 +1,27 @@
 """The synthetic demo: drawn to scale from the reports, deterministic, and always labelled synthetic."""
 
+import fnmatch
+import json
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import rasterio
+from pydantic import ValidationError
 from rich.console import Console
 from shapely.geometry import box
 
+from overlays.models import ObservationIn
 from tiles.catalog import Catalog, Scene
 from tiles.sites import load_sites
 from tumen.demo import layout
 from tumen.demo.build import build_demo, read_tags, render_scene
 from tumen.demo.draw import COLOURS
-from tumen.demo.episodes import DEMO_SCENES, objects_for_scene, scene
+from tumen.demo.episodes import DEMO_SCENES, SCENES_FILE, load_scenes, objects_for_scene, scene
+from tumen.demo.sightings import SIGHTINGS_FILE, demo_records
 from tumen.settings import Settings
 
 
@@ -98,3 +106,55 @@ def test_demo_is_skipped_when_present(demo: tuple[Settings, list[Scene]]) -> Non
     settings, scenes = demo
     again = build_demo(settings, console=Console(quiet=True))
     assert [s.version for s in again] == [s.version for s in scenes]
+
+
+def test_every_demo_sighting_is_a_valid_reported_record_with_its_sources() -> None:
+    records = demo_records()
+    assert len(records) == 28 and len({fid for fid, _ in records}) == 28
+    for fid, doc in records:
+        props = ObservationIn.model_validate(doc).properties
+        assert props is not None and props.method == "reported" and props.sources, fid
+
+
+def test_caveats_stay_with_their_sightings() -> None:
+    text = {fid: doc["properties"]["description"] for fid, doc in demo_records()}
+    assert text["demo-1.1"].endswith(
+        "38 North: it was impossible to determine what the train was carrying."
+    )
+    assert text["demo-3.3"].endswith(
+        "CSIS: the tarpaulins make the cargo impossible to identify conclusively."
+    )
+
+
+def _edited(src: Path, dst: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    doc = json.loads(src.read_text())
+    edit(doc)
+    dst.write_text(json.dumps(doc))
+    return dst
+
+
+def test_a_scene_on_an_unknown_track_is_refused(tmp_path: Path) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["scenes"][0]["objects"][0]["track"] = "yard 9"
+
+    with pytest.raises(ValidationError, match="unknown track 'yard 9'"):
+        load_scenes(_edited(SCENES_FILE, tmp_path / "scenes.json", edit))
+
+
+def test_a_sighting_citing_an_unknown_source_is_refused(tmp_path: Path) -> None:
+    def edit(doc: dict[str, Any]) -> None:
+        doc["sightings"][0]["sources"] = ["nobody"]
+
+    with pytest.raises(ValidationError, match="unknown sources"):
+        demo_records(_edited(SIGHTINGS_FILE, tmp_path / "sightings.json", edit))
+
+
+def test_the_demo_tables_ship_in_the_package() -> None:
+    root = Path(__file__).resolve().parents[2]
+    package_data = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]
+    for table in (SCENES_FILE, SIGHTINGS_FILE):
+        assert any(fnmatch.fnmatch(table.name, p) for p in package_data.get("tumen.demo", [])), (
+            table
+        )
