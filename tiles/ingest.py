@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -241,25 +242,56 @@ def registered_file(catalog: Catalog, scene_id: str) -> Path | None:
     return None if is_remote(scene.path) else catalog.local_path(scene).resolve()
 
 
+@dataclass(frozen=True)
+class Registration:
+    """A scene to register: the catalog and sites it goes into, and what its ingester states of it.
+
+    Built once by the caller (the CLI's options, a STAC item's fields); ``scene_id`` and ``when`` are
+    found from the image when not given.
+    """
+
+    catalog: Catalog
+    sites: dict[str, Site]
+    provider: str
+    licence: str = "unknown"
+    description: str = ""
+    site: str | None = None
+    scene_id: str | None = None
+    when: datetime | None = None
+
+    def check_site(self) -> None:
+        """An unknown ``site`` is refused before any file is read or written."""
+        if self.site is not None and self.site not in self.sites:
+            raise IngestError(f"unknown site '{self.site}'; known: {', '.join(self.sites)}")
+
+    def describe(
+        self, location: Path | str, scene_id: str, when: datetime, version: str | None = None
+    ) -> Scene:
+        """The Scene of the COG at ``location`` (a file in the data dir, or a URL), as stated."""
+        return describe_cog(
+            location,
+            scene_id=scene_id,
+            when=when,
+            sites=self.sites,
+            provider=self.provider,
+            licence=self.licence,
+            description=self.description,
+            synthetic=False,
+            data_dir=self.catalog.data_dir,
+            site=self.site,
+            version=version,
+        )
+
+
 def ingest_file(
-    src: Path,
-    *,
-    catalog: Catalog,
-    sites: dict[str, Site],
-    scenes_dir: Path,
-    scene_id: str | None,
-    when: datetime | None,
-    provider: str,
-    licence: str = "unknown",
-    description: str = "",
-    site: str | None = None,
-    quiet: bool = False,
+    src: Path, registration: Registration, *, scenes_dir: Path, quiet: bool = False
 ) -> Scene:
     """Convert any GDAL-readable raster to a COG and register it; on error nothing is left behind."""
-    if site is not None and site not in sites:
-        raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
+    registration.check_site()
+    catalog, site, sites = registration.catalog, registration.site, registration.sites
     check_readable(src)
-    when = acquisition_time(src, src.name, when)
+    when = acquisition_time(src, src.name, registration.when)
+    scene_id = registration.scene_id
     if scene_id is None:
         with rasterio.open(src) as ds:
             geo = transform_bounds(ds.crs, "EPSG:4326", *ds.bounds, densify_pts=21)
@@ -273,18 +305,7 @@ def ingest_file(
     moved = False
     try:
         to_cog(src, staged, quiet=quiet)
-        scene = describe_cog(
-            staged,
-            scene_id=scene_id,
-            when=when,
-            sites=sites,
-            provider=provider,
-            licence=licence,
-            description=description,
-            synthetic=False,
-            data_dir=catalog.data_dir,
-            site=site,
-        )
+        scene = registration.describe(staged, scene_id, when)
         if previous == dst.resolve():
             # Re-ingest: the registered COG stays as it is until the catalog names the new one, so
             # a crash in between leaves the scene whole (its file is the content of its version).
@@ -312,40 +333,19 @@ def ingest_file(
     return scene
 
 
-def link_remote(
-    url: str,
-    *,
-    catalog: Catalog,
-    sites: dict[str, Site],
-    scene_id: str | None,
-    when: datetime | None,
-    provider: str,
-    licence: str = "unknown",
-    description: str = "",
-    site: str | None = None,
-    timeout: float = 15.0,
-) -> Scene:
+def link_remote(url: str, registration: Registration, *, timeout: float = 15.0) -> Scene:
     """Register a remote COG where it is (read by range requests); nothing is copied."""
-    if site is not None and site not in sites:
-        raise IngestError(f"unknown site '{site}'; known: {', '.join(sites)}")
+    registration.check_site()
+    site = registration.site
     version = check_remote(url, timeout=timeout)
     try:
-        when = acquisition_time(url, url, when)
+        when = acquisition_time(url, url, registration.when)
     except RasterioIOError as err:
         raise IngestError(f"{url}: not a raster GDAL can read") from err
-    scene = describe_cog(
-        url,
-        scene_id=scene_id or f"{site or 'remote'}-{when:%Y%m%dT%H%M}",
-        when=when,
-        sites=sites,
-        provider=provider,
-        licence=licence,
-        description=description,
-        synthetic=False,
-        data_dir=catalog.data_dir,
-        site=site,
-        version=version,
+    scene_id = registration.scene_id
+    scene = registration.describe(
+        url, scene_id or f"{site or 'remote'}-{when:%Y%m%dT%H%M}", when, version
     )
     if scene_id is None and site is None:
         scene = scene.model_copy(update={"id": f"{scene.sites[0]}-{when:%Y%m%dT%H%M}"})
-    return catalog.add(scene.model_copy(update={"render": render_defaults(url)}))
+    return registration.catalog.add(scene.model_copy(update={"render": render_defaults(url)}))

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -10,7 +10,7 @@ from rich.table import Table
 from tiles.bake import archive_path
 from tiles.catalog import Scene
 from tiles.errors import IngestError
-from tiles.ingest import ingest_file, link_remote
+from tiles.ingest import Registration, ingest_file, link_remote
 from tiles.remote import download, is_remote
 from tiles.sites import load_sites
 from tumen.cli.bake import bake_scenes
@@ -55,10 +55,12 @@ def scenes_rm(
     console.print(f"removed scene {scene.id}; sightings citing it now show scene_removed: true")
 
 
-def register_raster(settings: Settings, location: str, *, link: bool, **common: Any) -> Scene:
+def register_raster(
+    settings: Settings, location: str, registration: Registration, *, link: bool
+) -> Scene:
     """A file or URL into the catalog: a URL linked in place, or copied; a file converted to a COG."""
     if is_remote(location) and link:
-        return link_remote(location, timeout=settings.remote_timeout, **common)
+        return link_remote(location, registration, timeout=settings.remote_timeout)
     path = (
         download(location, timeout=settings.remote_timeout)
         if is_remote(location)
@@ -67,7 +69,7 @@ def register_raster(settings: Settings, location: str, *, link: bool, **common: 
     if not path.is_file():
         raise IngestError(f"{location}: no such file")
     try:
-        return ingest_file(path, scenes_dir=settings.scenes_dir, **common)
+        return ingest_file(path, registration, scenes_dir=settings.scenes_dir)
     finally:
         if is_remote(location):
             path.unlink(missing_ok=True)
@@ -107,19 +109,17 @@ def ingest(
         acquired = datetime.fromisoformat(when) if when else None
     except ValueError as exc:
         raise IngestError(f"--datetime '{when}' is not ISO 8601") from exc
-    scene = register_raster(
-        settings,
-        file,
-        link=link,
+    registration = Registration(
         catalog=catalog_of(ctx),
         sites=load_sites(settings.sites_file),
-        scene_id=scene_id,
-        when=acquired,
         provider=source,
         licence=licence,
         description=description,
         site=site,
+        scene_id=scene_id,
+        when=acquired,
     )
+    scene = register_raster(settings, file, registration, link=link)
     console.print(f"registered scene [bold]{scene.id}[/bold] covering {', '.join(scene.sites)}")
     if bake_tiles:
         bake_scenes(ctx, [scene])

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tiles.ingest import Registration
 from tiles.sites import load_sites
 from tumen.cli.bake import bake_scenes
 from tumen.cli.common import CommandRefused, catalog_of, console, settings_of
@@ -66,19 +67,18 @@ def stac_ingest(
     stac_item = read_item(item)
     _, chosen = raster_asset(stac_item, asset)
     facts = item_facts(stac_item)
-    scene = register_raster(
-        settings,
-        chosen.get_absolute_href() or chosen.href,
-        link=link,
+    registration = Registration(
         catalog=catalog,
         sites=load_sites(settings.sites_file),
-        scene_id=stac_item.id,
-        when=facts["when"],
         provider=facts["provider"],
         licence=facts["licence"],
         description=facts["description"],
         site=site,
+        scene_id=stac_item.id,
+        when=facts["when"],
     )
+    href = chosen.get_absolute_href() or chosen.href
+    scene = register_raster(settings, href, registration, link=link)
     source = stac_item.get_self_href() or item
     scene = catalog.add(scene.model_copy(update={"source_item": source}))
     console.print(
