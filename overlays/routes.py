@@ -1,33 +1,40 @@
-"""OGC API – Features (Part 1 core, Part 3 queryables, Part 4 writes) at /api: the read side here."""
+"""OGC API – Features (Part 1 core, Part 3 queryables, Part 4 writes) at /api, as a route factory.
 
+``FeaturesAPI`` registers one named route per endpoint; every link is made with ``url_for`` (the
+public root, X-Forwarded-* included, is applied once by tumen.forwarded). Collections are objects
+(overlays.collections) that apply the whole query; the writes come from overlays.writes.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC
+from datetime import datetime as dt
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from shapely.geometry import box, mapping, shape
 
 from overlays.activity import Activity, Interval, activity_by_kind
-from overlays.api import (
+from overlays.api import GEOJSON, GEOJSON_OR_HTML, JSON_OR_HTML, READ_ERRORS, etag, respond
+from overlays.collections import (
     COLLECTIONS,
-    GEOJSON,
-    GEOJSON_OR_HTML,
-    JSON_OR_HTML,
-    READ_ERRORS,
-    FeaturesConfig,
-    base_url,
-    etag,
-    known,
-    respond,
+    EVERYTHING,
+    Collection,
+    Observations,
+    Scenes,
+    Sites,
+    Tracks,
 )
-from overlays.errors import FeatureNotFound, InvalidQuery
+from overlays.dependencies import get_scene_index, get_store, items_query
+from overlays.errors import CollectionNotFound, InvalidQuery
 from overlays.kinds import kinds_doc
 from overlays.models import KINDS, ObservationProps
-from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_datetime, parse_kind, parse_query
-from overlays.store import FILTERABLE
+from overlays.params import parse_datetime, parse_kind
+from overlays.scenes import SceneIndex
+from overlays.sites import SiteInfo
+from overlays.store import ObservationStore
 from overlays.store import Query as StoreQuery
-from overlays.tracks import build_tracks
-from overlays.writes import add_write_routes
+from overlays.writes import WriteRoutes
 
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -38,376 +45,354 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
 ]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CollectionId = Annotated[str, Path(description=f"One of: {', '.join(COLLECTIONS)}.")]
 
 
-def features_router(config: FeaturesConfig) -> APIRouter:
-    """All /api routes over one store: reads here, writes from overlays.writes."""
-    router = APIRouter(prefix="/api", tags=["OGC API – Features"], responses=READ_ERRORS)
-    store = config.store
+def link(href: Any, rel: str, media: str, title: str | None = None) -> dict[str, str]:
+    """One OGC API link."""
+    out = {"rel": rel, "href": str(href), "type": media}
+    return out | ({"title": title} if title else {})
 
-    def collection_doc(request: Request, cid: str) -> dict[str, Any]:
-        base = base_url(request)
+
+@dataclass
+class FeaturesAPI(WriteRoutes):
+    """The /api routes over the store, the sites and the scene index."""
+
+    sites: dict[str, SiteInfo]
+    api_key: str | None = None
+    write_rate: int = 0  # writes per minute per API key; 0: no limit
+    router: APIRouter = field(
+        default_factory=lambda: APIRouter(
+            prefix="/api", tags=["OGC API – Features"], responses=READ_ERRORS
+        )
+    )
+
+    def __post_init__(self) -> None:
+        self.collection = self._collection_dependency()
+        self.landing()
+        self.conformance()
+        self.collections()
+        self.activity()  # before the {collectionId} routes it would otherwise look like
+        self.one_collection()
+        self.queryables()
+        self.options()
+        self.items()
+        self.item()
+        self.register_write_routes()
+
+    def _collection_dependency(self) -> Any:
+        sites = self.sites
+
+        def collection(
+            cid: CollectionId,
+            store: Annotated[ObservationStore, Depends(get_store)],
+            scenes: Annotated[SceneIndex, Depends(get_scene_index)],
+        ) -> Collection:
+            """The collection the path names (404 otherwise)."""
+            if cid == "observations":
+                return Observations(store, scenes)
+            if cid == "tracks":
+                return Tracks(store)
+            if cid == "scenes":
+                return Scenes(scenes)
+            if cid == "sites":
+                return Sites(sites)
+            raise CollectionNotFound(cid, list(COLLECTIONS))
+
+        return collection
+
+    def known_site(self, site: str) -> SiteInfo:
+        """The site a query names; an unknown one is a 400 naming the known ones."""
+        if site not in self.sites:
+            raise InvalidQuery(f"site: unknown site '{site}'; known: {', '.join(self.sites)}")
+        return self.sites[site]
+
+    def collection_doc(self, request: Request, c: Collection) -> dict[str, Any]:
+        """A collection's metadata, with its links and extent."""
+        boxes = [s.bbox for s in self.sites.values()]
+        url = request.url_for
         doc: dict[str, Any] = {
-            "id": cid,
-            "title": cid,
-            "description": COLLECTIONS[cid],
+            "id": c.id,
+            "title": c.id,
+            "description": c.description,
             "itemType": "feature",
-            "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+            "crs": [CRS84],
             "links": [
-                {
-                    "rel": "self",
-                    "href": f"{base}/api/collections/{cid}",
-                    "type": "application/json",
-                },
-                {"rel": "items", "href": f"{base}/api/collections/{cid}/items", "type": GEOJSON},
-                {
-                    "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                    "href": f"{base}/api/collections/{cid}/queryables",
-                    "type": "application/schema+json",
-                },
+                link(url("features:collection", cid=c.id), "self", "application/json"),
+                link(url("features:items", cid=c.id), "items", GEOJSON),
+                link(
+                    url("features:queryables", cid=c.id),
+                    "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+                    "application/schema+json",
+                ),
             ],
-        }
-        boxes = [s.bbox for s in config.sites.values()]
-        doc["extent"] = {
-            "spatial": {
-                "bbox": [
-                    [
-                        min(b[0] for b in boxes),
-                        min(b[1] for b in boxes),
-                        max(b[2] for b in boxes),
-                        max(b[3] for b in boxes),
-                    ]
-                ],
-                "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+            "extent": {
+                "spatial": {
+                    "bbox": [
+                        [
+                            min(b[0] for b in boxes),
+                            min(b[1] for b in boxes),
+                            max(b[2] for b in boxes),
+                            max(b[3] for b in boxes),
+                        ]
+                    ],
+                    "crs": CRS84,
+                },
+                "temporal": {
+                    "interval": [[None, None]],
+                    "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+                },
             },
-            "temporal": {
-                "interval": [[None, None]],
-                "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
-            },
         }
-        if cid == "observations":
+        if c.id == "observations":
             doc["kinds"] = kinds_doc()  # label, plural and colour per kind: what the map shows
         return doc
 
-    @router.get("", summary="Landing page", responses=JSON_OR_HTML)
-    def landing(request: Request, f: str | None = None) -> Response:
-        base = base_url(request)
-        doc = {
-            "title": "tumen sightings",
-            "description": "Sightings of rail and sea traffic at the DPRK–Russia border, with sources.",
-            "links": [
-                {
-                    "rel": "self",
-                    "href": f"{base}/api",
-                    "type": "application/json",
-                    "title": "this document",
-                },
-                {
-                    "rel": "service-desc",
-                    "href": f"{base}/openapi.json",
-                    "type": "application/vnd.oai.openapi+json;version=3.1",
-                    "title": "the API definition",
-                },
-                {
-                    "rel": "service-doc",
-                    "href": f"{base}/docs",
-                    "type": "text/html",
-                    "title": "the API documentation",
-                },
-                {
-                    "rel": "conformance",
-                    "href": f"{base}/api/conformance",
-                    "type": "application/json",
-                    "title": "conformance classes",
-                },
-                {
-                    "rel": "data",
-                    "href": f"{base}/api/collections",
-                    "type": "application/json",
-                    "title": "collections",
-                },
-            ],
-        }
-        return respond(request, doc, "tumen sightings", geo=False, f=f)
+    def landing(self) -> None:
+        """GET /api."""
 
-    @router.get("/conformance", summary="Conformance classes", responses=JSON_OR_HTML)
-    def conformance(request: Request, f: str | None = None) -> Response:
-        return respond(request, {"conformsTo": CONFORMANCE}, "Conformance", geo=False, f=f)
-
-    @router.get("/collections", summary="Collections", responses=JSON_OR_HTML)
-    def collections(request: Request, f: str | None = None) -> Response:
-        base = base_url(request)
-        doc = {
-            "links": [
-                {"rel": "self", "href": f"{base}/api/collections", "type": "application/json"}
-            ],
-            "collections": [collection_doc(request, cid) for cid in COLLECTIONS],
-        }
-        return respond(request, doc, "Collections", geo=False, f=f)
-
-    @router.get("/collections/{cid}", summary="A collection", responses=JSON_OR_HTML)
-    def collection(request: Request, cid: str, f: str | None = None) -> Response:
-        known(cid)
-        return respond(request, collection_doc(request, cid), cid, geo=False, f=f)
-
-    @router.get(
-        "/collections/{cid}/queryables",
-        summary="Queryable properties (JSON Schema)",
-        responses={200: {"content": {"application/schema+json": {}}}},
-    )
-    def queryables(request: Request, cid: str, f: str | None = None) -> Response:
-        known(cid)
-        schema = ObservationProps.model_json_schema()["properties"]
-        props = (
-            {
-                k: {
-                    "title": k,
-                    **{
-                        kk: vv
-                        for kk, vv in schema[k].items()
-                        if kk in ("type", "enum", "anyOf", "format", "description")
-                    },
-                }
-                for k in FILTERABLE
-            }
-            if cid == "observations"
-            else {}
+        @self.router.get(
+            "", name="features:landing", summary="Landing page", responses=JSON_OR_HTML
         )
-        props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
-        if cid == "observations":
-            props["datetime"] = {
-                "type": "string",
-                "format": "date-time",
-                "title": "observed_at … observed_until",
+        def landing(request: Request, f: str | None = None) -> Response:
+            url = request.url_for
+            doc = {
+                "title": "tumen sightings",
+                "description": "Sightings of rail and sea traffic at the DPRK–Russia border, "
+                "with sources.",
+                "links": [
+                    link(url("features:landing"), "self", "application/json", "this document"),
+                    link(
+                        url("openapi"),
+                        "service-desc",
+                        "application/vnd.oai.openapi+json;version=3.1",
+                        "the API definition",
+                    ),
+                    link(
+                        url("swagger_ui_html"), "service-doc", "text/html", "the API documentation"
+                    ),
+                    link(
+                        url("features:conformance"),
+                        "conformance",
+                        "application/json",
+                        "conformance classes",
+                    ),
+                    link(url("features:collections"), "data", "application/json", "collections"),
+                ],
             }
-        doc = {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"{base_url(request)}/api/collections/{cid}/queryables",
-            "type": "object",
-            "title": cid,
-            "properties": props,
-            "additionalProperties": False,
-        }
-        return JSONResponse(doc, media_type="application/schema+json")
+            return respond(request, doc, "tumen sightings", geo=False, f=f)
 
-    @router.options("/collections/{cid}/items", include_in_schema=False)
-    def items_options(cid: str) -> Response:
-        known(cid)
-        allow = "GET, HEAD, POST, OPTIONS" if cid == "observations" else "GET, HEAD, OPTIONS"
-        return Response(status_code=204, headers={"Allow": allow})
+    def conformance(self) -> None:
+        """GET /api/conformance."""
 
-    @router.options("/collections/{cid}/items/{fid}", include_in_schema=False)
-    def item_options(cid: str, fid: str) -> Response:
-        known(cid)
-        allow = (
-            "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
-            if cid == "observations"
-            else "GET, HEAD, OPTIONS"
+        @self.router.get(
+            "/conformance",
+            name="features:conformance",
+            summary="Conformance classes",
+            responses=JSON_OR_HTML,
         )
-        return Response(status_code=204, headers={"Allow": allow})
+        def conformance(request: Request, f: str | None = None) -> Response:
+            return respond(request, {"conformsTo": CONFORMANCE}, "Conformance", geo=False, f=f)
 
-    def page_links(request: Request, cid: str, q: StoreQuery, matched: int) -> list[dict[str, str]]:
-        base = base_url(request)
-        url = f"{base}/api/collections/{cid}/items"
+    def collections(self) -> None:
+        """GET /api/collections."""
+
+        @self.router.get(
+            "/collections",
+            name="features:collections",
+            summary="Collections",
+            responses=JSON_OR_HTML,
+        )
+        def collections(
+            request: Request,
+            store: Annotated[ObservationStore, Depends(get_store)],
+            scenes: Annotated[SceneIndex, Depends(get_scene_index)],
+            f: str | None = None,
+        ) -> Response:
+            every = [self.collection(cid, store, scenes) for cid in COLLECTIONS]
+            doc = {
+                "links": [
+                    link(request.url_for("features:collections"), "self", "application/json")
+                ],
+                "collections": [self.collection_doc(request, c) for c in every],
+            }
+            return respond(request, doc, "Collections", geo=False, f=f)
+
+    def one_collection(self) -> None:
+        """GET /api/collections/{cid}."""
+
+        @self.router.get(
+            "/collections/{cid}",
+            name="features:collection",
+            summary="A collection",
+            responses=JSON_OR_HTML,
+        )
+        def collection(
+            request: Request,
+            c: Annotated[Collection, Depends(self.collection)],
+            f: str | None = None,
+        ) -> Response:
+            return respond(request, self.collection_doc(request, c), c.id, geo=False, f=f)
+
+    def queryables(self) -> None:
+        """GET /api/collections/{cid}/queryables: the filters each collection applies."""
+
+        @self.router.get(
+            "/collections/{cid}/queryables",
+            name="features:queryables",
+            summary="Queryable properties (JSON Schema)",
+            responses={200: {"content": {"application/schema+json": {}}}},
+        )
+        def queryables(
+            request: Request,
+            c: Annotated[Collection, Depends(self.collection)],
+            f: str | None = None,
+        ) -> Response:
+            schema = ObservationProps.model_json_schema()["properties"]
+            keep = ("type", "enum", "anyOf", "format", "description")
+            props: dict[str, Any] = {
+                k: {"title": k, **{kk: vv for kk, vv in schema[k].items() if kk in keep}}
+                for k in c.filters
+            }
+            props["geometry"] = {"$ref": "https://geojson.org/schema/Geometry.json"}
+            if c.id != "sites":
+                props["datetime"] = {"type": "string", "format": "date-time", "title": "time"}
+            doc = {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": str(request.url_for("features:queryables", cid=c.id)),
+                "type": "object",
+                "title": c.id,
+                "properties": props,
+                "additionalProperties": False,
+            }
+            return JSONResponse(doc, media_type="application/schema+json")
+
+    def options(self) -> None:
+        """OPTIONS on items and on one item: what each collection allows."""
+
+        @self.router.options("/collections/{cid}/items", include_in_schema=False)
+        def items_options(c: Annotated[Collection, Depends(self.collection)]) -> Response:
+            allow = "GET, HEAD, POST, OPTIONS" if c.writable else "GET, HEAD, OPTIONS"
+            return Response(status_code=204, headers={"Allow": allow})
+
+        @self.router.options("/collections/{cid}/items/{fid}", include_in_schema=False)
+        def item_options(c: Annotated[Collection, Depends(self.collection)]) -> Response:
+            allow = "GET, HEAD, PUT, PATCH, DELETE, OPTIONS" if c.writable else "GET, HEAD, OPTIONS"
+            return Response(status_code=204, headers={"Allow": allow})
+
+    def page_links(
+        self, request: Request, cid: str, q: StoreQuery, matched: int
+    ) -> list[dict[str, str]]:
+        """self, collection, and next/prev where there is a page there."""
+        url = str(request.url_for("features:items", cid=cid))
         params = [
             (k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "limit")
         ]
 
         def at(offset: int) -> str:
-            return (
-                url + "?" + urlencode([*params, ("limit", str(q.limit)), ("offset", str(offset))])
-            )
+            return f"{url}?{urlencode([*params, ('limit', str(q.limit)), ('offset', str(offset))])}"
 
         links = [
-            {"rel": "self", "href": at(q.offset), "type": GEOJSON},
-            {
-                "rel": "collection",
-                "href": f"{base}/api/collections/{cid}",
-                "type": "application/json",
-            },
+            link(at(q.offset), "self", GEOJSON),
+            link(request.url_for("features:collection", cid=cid), "collection", "application/json"),
         ]
         if q.offset + q.limit < matched:
-            links.append({"rel": "next", "href": at(q.offset + q.limit), "type": GEOJSON})
+            links.append(link(at(q.offset + q.limit), "next", GEOJSON))
         if q.offset > 0:
-            links.append({"rel": "prev", "href": at(max(0, q.offset - q.limit)), "type": GEOJSON})
+            links.append(link(at(max(0, q.offset - q.limit)), "prev", GEOJSON))
         return links
 
-    def derived_features(cid: str, q: StoreQuery) -> list[dict[str, Any]]:
-        """sites, scenes and tracks: built on request and filtered in memory (they are few)."""
-        if cid == "sites":
-            feats = [
-                {
-                    "type": "Feature",
-                    "id": s.id,
-                    "geometry": mapping(box(*s.bbox)),
-                    "properties": {
-                        "name": s.name,
-                        "description": s.description,
-                        "centre": list(s.centre),
-                        "main_kind": s.main_kind,
-                        "baselines": [b.model_dump() for b in s.baselines],
-                    },
-                }
-                for s in config.sites.values()
-            ]
-        elif cid == "scenes":
-            feats = [
-                {
-                    "type": "Feature",
-                    "id": s["id"],
-                    "geometry": mapping(box(*s["bbox"])),
-                    "properties": {k: v for k, v in s.items() if k not in ("id", "bbox")},
-                }
-                for s in config.scenes()
-            ]
-        else:
-            everything = store().query(StoreQuery(limit=1_000_000))
-            feats = build_tracks(everything.features)
-        if q.bbox is not None:
-            feats = [f for f in feats if shape(f["geometry"]).intersects(box(*q.bbox))]
-        return feats
+    def items(self) -> None:
+        """GET /api/collections/{cid}/items."""
 
-    @router.get(
-        "/collections/{cid}/items", summary="Features of a collection", responses=GEOJSON_OR_HTML
-    )
-    def items(
-        request: Request,
-        cid: str,
-        bbox: Annotated[
-            str | None, Query(description="minlon,minlat,maxlon,maxlat (WGS84)")
-        ] = None,
-        datetime: Annotated[
-            str | None, Query(description="instant or interval a/b, '..' open")
-        ] = None,
-        limit: Annotated[
-            int | None, Query(ge=1, description=f"default 100; capped at {MAX_LIMIT}")
-        ] = None,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-        sortby: Annotated[str | None, Query(description="observed_at or -observed_at")] = None,
-        site: str | None = None,
-        kind: str | None = None,
-        status: str | None = None,
-        scene_id: str | None = None,
-        track_id: str | None = None,
-        method: str | None = None,
-        f: str | None = None,
-    ) -> Response:
-        known(cid)
-        q = parse_query(
-            bbox=bbox,
-            datetime_=datetime,
-            limit=limit,
-            offset=offset,
-            sortby=sortby,
-            equals={
-                "site": site,
-                "kind": kind,
-                "status": status,
-                "scene_id": scene_id,
-                "track_id": track_id,
-                "method": method,
-            },
+        @self.router.get(
+            "/collections/{cid}/items",
+            name="features:items",
+            summary="Features of a collection",
+            responses=GEOJSON_OR_HTML,
         )
-        base = base_url(request)
-        if cid == "observations":
-            page = store().query(q)
-            feats = flag_removed_scenes([o.feature() for o in page.features], config.scenes())
-            matched = page.matched
-        else:
-            every = derived_features(cid, q)
-            matched = len(every)
-            feats = every[q.offset : q.offset + q.limit]
-        for feat in feats:
-            feat["links"] = [
-                {
-                    "rel": "self",
-                    "href": f"{base}/api/collections/{cid}/items/{feat['id']}",
-                    "type": GEOJSON,
-                }
+        def items(
+            request: Request,
+            c: Annotated[Collection, Depends(self.collection)],
+            q: Annotated[StoreQuery, Depends(items_query)],
+            f: str | None = None,
+        ) -> Response:
+            if "site" in q.equals:
+                self.known_site(q.equals["site"])
+            features, matched = c.features(q)
+            for feature in features:
+                href = request.url_for("features:item", cid=c.id, fid=str(feature["id"]))
+                feature["links"] = [link(href, "self", GEOJSON)]
+            doc = {
+                "type": "FeatureCollection",
+                "features": features,
+                "numberMatched": matched,
+                "numberReturned": len(features),
+                "timeStamp": dt.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "links": self.page_links(request, c.id, q, matched),
+            }
+            return respond(request, doc, f"{c.id} items", geo=True, f=f)
+
+    def item(self) -> None:
+        """GET /api/collections/{cid}/items/{fid}."""
+
+        @self.router.get(
+            "/collections/{cid}/items/{fid}",
+            name="features:item",
+            summary="One feature",
+            responses=GEOJSON_OR_HTML,
+        )
+        def item(
+            request: Request,
+            c: Annotated[Collection, Depends(self.collection)],
+            fid: str,
+            f: str | None = None,
+        ) -> Response:
+            found = c.item(fid)
+            url = request.url_for
+            links = [
+                link(url("features:item", cid=c.id, fid=fid), "self", GEOJSON),
+                link(url("features:collection", cid=c.id), "collection", "application/json"),
             ]
-        from datetime import UTC
-        from datetime import datetime as dt
+            headers = None
+            if found.version is not None:
+                links.append(
+                    link(
+                        url("features:history", cid=c.id, fid=fid),
+                        "version-history",
+                        "application/json",
+                    )
+                )
+                headers = {"ETag": etag(found.version)}
+            doc = {**found.feature, "links": links}
+            return respond(request, doc, fid, geo=True, f=f, headers=headers)
 
-        doc = {
-            "type": "FeatureCollection",
-            "features": feats,
-            "numberMatched": matched,
-            "numberReturned": len(feats),
-            "timeStamp": dt.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "links": page_links(request, cid, q, matched),
-        }
-        return respond(request, doc, f"{cid} items", geo=True, f=f)
+    def activity(self) -> None:
+        """GET /api/collections/observations/activity: one series per kind, never a sum."""
 
-    @router.get("/collections/{cid}/items/{fid}", summary="One feature", responses=GEOJSON_OR_HTML)
-    def item(request: Request, cid: str, fid: str, f: str | None = None) -> Response:
-        known(cid)
-        base = base_url(request)
-        links = [
-            {"rel": "self", "href": f"{base}/api/collections/{cid}/items/{fid}", "type": GEOJSON},
-            {
-                "rel": "collection",
-                "href": f"{base}/api/collections/{cid}",
-                "type": "application/json",
-            },
-        ]
-        if cid == "observations":
-            stored = store().get(fid)
-            links.append(
-                {
-                    "rel": "version-history",
-                    "href": f"{base}/api/collections/{cid}/items/{fid}/history",
-                    "type": "application/json",
-                }
-            )
-            doc = flag_removed_scenes([stored.feature(links)], config.scenes())[0]
-            return respond(
-                request,
-                doc,
-                fid,
-                geo=True,
-                f=f,
-                headers={"ETag": etag(stored.version)},
-            )
-        match = [x for x in derived_features(cid, StoreQuery()) if x["id"] == fid]
-        if not match:
-            raise FeatureNotFound(cid, fid)
-        return respond(request, {**match[0], "links": links}, fid, geo=True, f=f)
-
-    @router.get(
-        "/collections/observations/activity",
-        summary="Activity per period and kind, each kind beside its own baseline",
-        response_model=Activity,
-    )
-    def activity(
-        site: str,
-        kind: Annotated[
-            str | None,
-            Query(
-                description="one kind; without it, a series for each kind present",
-                json_schema_extra={"enum": list(KINDS)},
-            ),
-        ] = None,
-        interval: Interval = "day",
-        datetime: str | None = None,
-    ) -> Activity:
-        if site not in config.sites:
-            raise InvalidQuery(f"site: unknown site '{site}'; known: {', '.join(config.sites)}")
-        wanted = parse_kind(kind)
-        start, end = parse_datetime(datetime)
-        equals = {"site": site} | ({"kind": wanted} if wanted else {})
-        page = store().query(StoreQuery(start=start, end=end, equals=equals, limit=1_000_000))
-        return activity_by_kind(page.features, config.sites[site], interval, wanted)
-
-    add_write_routes(router, config)
-    return router
-
-
-def flag_removed_scenes(
-    features: list[dict[str, Any]], scenes: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Mark sightings whose scene_id names a scene that is no longer in the catalog."""
-    known = {s["id"] for s in scenes}
-    for feature in features:
-        scene_id = feature["properties"].get("scene_id")
-        feature["properties"]["scene_removed"] = scene_id is not None and scene_id not in known
-    return features
+        @self.router.get(
+            "/collections/observations/activity",
+            name="features:activity",
+            summary="Activity per period and kind, each kind beside its own baseline",
+            response_model=Activity,
+        )
+        def activity(
+            store: Annotated[ObservationStore, Depends(get_store)],
+            site: str,
+            kind: Annotated[
+                str | None,
+                Query(
+                    description="one kind; without it, a series for each kind present",
+                    json_schema_extra={"enum": list(KINDS)},
+                ),
+            ] = None,
+            interval: Interval = "day",
+            datetime: str | None = None,
+        ) -> Activity:
+            info = self.known_site(site)
+            wanted = parse_kind(kind)
+            start, end = parse_datetime(datetime)
+            equals = {"site": site} | ({"kind": wanted} if wanted else {})
+            page = store.query(StoreQuery(start=start, end=end, equals=equals, limit=EVERYTHING))
+            return activity_by_kind(page.features, info, interval, wanted)

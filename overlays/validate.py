@@ -7,12 +7,11 @@ from shapely.geometry import shape
 
 from overlays.errors import InvalidObservation
 from overlays.models import ObservationIn, ObservationProps
+from overlays.scenes import SceneIndex
 from overlays.sites import SiteInfo
 
 
-def check_feature(
-    doc: Any, sites: dict[str, SiteInfo], scenes: list[dict[str, Any]]
-) -> ObservationIn:
+def check_feature(doc: Any, sites: dict[str, SiteInfo], scenes: SceneIndex) -> ObservationIn:
     """Parse and check one Feature; the error names the field (used by the API and the importer)."""
     if not isinstance(doc, dict) or doc.get("type") != "Feature":
         raise InvalidObservation("body: expected a GeoJSON Feature")
@@ -36,10 +35,10 @@ def check_feature(
             f"geometry: outside site '{site.id}' (bbox {site.bbox} with a margin)"
         )
     if props.scene_id is not None:
-        known = {s["id"]: s for s in scenes}
-        if props.scene_id not in known:
+        scene = scenes.get(props.scene_id)
+        if scene is None:
             raise InvalidObservation(f"properties.scene_id: unknown scene '{props.scene_id}'")
-        if props.site not in known[props.scene_id]["sites"]:
+        if props.site not in scene.sites:
             raise InvalidObservation(
                 f"properties.scene_id: scene '{props.scene_id}' does not cover site '{props.site}'"
             )

@@ -1,13 +1,14 @@
 """OGC API – Features Part 4 for sightings: create, replace, update (merge patch), delete, history.
 
 Writes need the X-API-Key header; If-Match is honoured when sent (QGIS and OGR do not send it).
+``WriteRoutes`` is the write half of ``overlays.routes.FeaturesAPI``.
 """
 
 import hmac
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from overlays.api import (
@@ -15,161 +16,37 @@ from overlays.api import (
     GEOJSON,
     IF_MATCH,
     PATCH_BODY,
-    FeaturesConfig,
     GeoJSONResponse,
-    base_url,
     etag,
-    known,
     sighting_body,
     write_errors,
 )
-from overlays.errors import (
-    InvalidObservation,
-    InvalidQuery,
-    ReadOnlyCollection,
-    WriteForbidden,
-)
+from overlays.collections import Collection
+from overlays.dependencies import get_scene_index, get_store, if_match
+from overlays.errors import InvalidObservation, InvalidQuery, ReadOnlyCollection, WriteForbidden
 from overlays.models import ObservationIn
-from overlays.preconditions import IfMatch, parse_if_match
+from overlays.preconditions import IfMatch
 from overlays.ratelimit import WriteBudget
+from overlays.scenes import SceneIndex
+from overlays.store import ObservationStore
 from overlays.validate import check_feature
 
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
-def if_match(request: Request) -> IfMatch | None:
-    """The request's If-Match, parsed (400 when it is not an entity-tag list)."""
-    return parse_if_match(request.headers.get("if-match"))
+    from overlays.sites import SiteInfo
+
+Store = Annotated[ObservationStore, Depends(get_store)]
+Scenes = Annotated[SceneIndex, Depends(get_scene_index)]
+Condition = Annotated[IfMatch | None, Depends(if_match)]
 
 
-def add_write_routes(router: APIRouter, config: FeaturesConfig) -> None:
-    """POST, PUT, PATCH, DELETE on observations, and each sighting's history."""
-    store = config.store
-    budget = WriteBudget(config.write_rate)
-
-    def check_key(request: Request) -> str:
-        if not config.api_key:
-            raise WriteForbidden(
-                "writes are disabled: set TUMEN_API_KEY to a secret and restart tumen, then send it "
-                "as the X-API-Key header"
-            )
-        sent = request.headers.get("x-api-key", "")
-        if not hmac.compare_digest(sent.encode(), config.api_key.encode()):
-            raise WriteForbidden("X-API-Key is missing or wrong")
-        budget.spend(sent)
-        return "api-key"
-
-    async def read_body(request: Request) -> Any:
-        # Its size (413) and its vertex count (400) were checked by tumen.limits before routing.
-        try:
-            return json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise InvalidQuery(f"body: malformed JSON ({err})") from err
-
-    def precondition(request: Request, fid: str) -> int | None:
-        """The version a conditional write must find: 404 before 412, as RFC 9110 §13.2.2 orders."""
-        condition = if_match(request)
-        if condition is None:
-            return None
-        return condition.admits(fid, store().get(fid).version)
-
-    def validate(doc: Any) -> ObservationIn:
-        return check_feature(doc, config.sites, config.scenes())
-
-    def writable(cid: str) -> None:
-        known(cid)
-        if cid != "observations":
-            raise ReadOnlyCollection(cid)
-
-    @router.get(
-        "/collections/{cid}/items/{fid}/history",
-        summary="Every change of a sighting",
-        responses=write_errors(404, 405),
-    )
-    def history(cid: str, fid: str) -> dict[str, Any]:
-        writable(cid)  # only sightings change, so only they have a history
-        return {"id": fid, "changes": [c.__dict__ for c in store().history(fid)]}
-
-    @router.post(
-        "/collections/{cid}/items",
-        status_code=201,
-        summary="Add a sighting",
-        response_class=GeoJSONResponse,
-        responses={
-            201: {"headers": {"Location": {"schema": {"type": "string"}}, "ETag": ETAG}},
-            **write_errors(400, 403, 404, 405, 422, 429),
-        },
-        openapi_extra=sighting_body(),
-    )
-    async def create(request: Request, cid: str, actor: str = Depends(check_key)) -> Response:
-        writable(cid)
-        feature = validate(await read_body(request))
-        stored = store().create(feature, actor=actor)
-        location = f"{base_url(request)}/api/collections/{cid}/items/{stored.id}"
-        # Sent as "location"; tumen.http_protocol spells it "Location" for QGIS <= 3.40.6.
-        return JSONResponse(
-            stored.feature(),
-            status_code=201,
-            media_type=GEOJSON,
-            headers={"Location": location, "ETag": etag(stored.version)},
-        )
-
-    @router.put(
-        "/collections/{cid}/items/{fid}",
-        summary="Replace a sighting",
-        response_class=GeoJSONResponse,
-        responses={
-            200: {"headers": {"ETag": ETAG}},
-            **write_errors(400, 403, 404, 405, 412, 422, 429),
-        },
-        openapi_extra={**sighting_body(), "parameters": [IF_MATCH]},
-    )
-    async def replace(
-        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
-    ) -> Response:
-        writable(cid)
-        expected = precondition(request, fid)
-        feature = validate(await read_body(request))
-        stored = store().replace(fid, feature, actor=actor, if_version=expected)
-        return JSONResponse(
-            stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
-        )
-
-    @router.patch(
-        "/collections/{cid}/items/{fid}",
-        summary="Update a sighting (JSON merge patch)",
-        response_class=GeoJSONResponse,
-        responses={
-            200: {"headers": {"ETag": ETAG}},
-            **write_errors(400, 403, 404, 405, 412, 422, 429),
-        },
-        openapi_extra=PATCH_BODY,
-    )
-    async def patch(
-        request: Request, cid: str, fid: str, actor: str = Depends(check_key)
-    ) -> Response:
-        writable(cid)
-        condition = if_match(request)
-        current = store().get(fid)
-        expected = condition.admits(fid, current.version) if condition else None
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise InvalidObservation("body: a merge patch is a JSON object")
-        feature = validate(merge(current.feature(), body))
-        stored = store().patch(fid, feature, actor=actor, if_version=expected)
-        return JSONResponse(
-            stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
-        )
-
-    @router.delete(
-        "/collections/{cid}/items/{fid}",
-        status_code=204,
-        summary="Delete a sighting",
-        responses=write_errors(400, 403, 404, 405, 412, 429),
-        openapi_extra={"parameters": [IF_MATCH]},
-    )
-    def delete(request: Request, cid: str, fid: str, actor: str = Depends(check_key)) -> Response:
-        writable(cid)
-        store().delete(fid, actor=actor, if_version=precondition(request, fid))
-        return Response(status_code=204)
+async def read_body(request: Request) -> Any:
+    """The JSON body; its size (413) and vertex count (400) were checked by tumen.limits."""
+    try:
+        return json.loads(await request.body())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InvalidQuery(f"body: malformed JSON ({err})") from err
 
 
 def merge(target: Any, patch: Any) -> Any:
@@ -183,3 +60,191 @@ def merge(target: Any, patch: Any) -> Any:
         else:
             out[key] = merge(out.get(key), value)
     return out
+
+
+class WriteRoutes:
+    """POST, PUT, PATCH, DELETE on observations, and each sighting's history."""
+
+    router: "APIRouter"
+    sites: "dict[str, SiteInfo]"
+    api_key: str | None
+    write_rate: int
+    collection: Any  # the collection dependency of FeaturesAPI
+
+    def register_write_routes(self) -> None:
+        """Register the write routes on the factory's router."""
+        self._budget = WriteBudget(self.write_rate)
+        self.writable = self._writable_dependency()
+        self.actor = self._actor_dependency()
+        self.history()
+        self.create()
+        self.replace()
+        self.patch()
+        self.delete()
+
+    def _actor_dependency(self) -> Any:
+        api_key, budget = self.api_key, self._budget
+
+        def actor(request: Request) -> str:
+            """Who writes: the API key holder, within its write budget (403, 429 otherwise)."""
+            if not api_key:
+                raise WriteForbidden(
+                    "writes are disabled: set TUMEN_API_KEY to a secret and restart tumen, then "
+                    "send it as the X-API-Key header"
+                )
+            sent = request.headers.get("x-api-key", "")
+            if not hmac.compare_digest(sent.encode(), api_key.encode()):
+                raise WriteForbidden("X-API-Key is missing or wrong")
+            budget.spend(sent)
+            return "api-key"
+
+        return actor
+
+    def _writable_dependency(self) -> Any:
+        collection = self.collection
+
+        def writable(c: Annotated[Collection, Depends(collection)]) -> Collection:
+            """The collection, if it takes writes (405 otherwise: only sightings change)."""
+            if not c.writable:
+                raise ReadOnlyCollection(c.id)
+            return c
+
+        return writable
+
+    def validate(self, doc: Any, scenes: SceneIndex) -> ObservationIn:
+        """A sighting that meets every rule (422 naming the field otherwise)."""
+        return check_feature(doc, self.sites, scenes)
+
+    def history(self) -> None:
+        """GET …/items/{fid}/history."""
+
+        @self.router.get(
+            "/collections/{cid}/items/{fid}/history",
+            name="features:history",
+            summary="Every change of a sighting",
+            responses=write_errors(404, 405),
+        )
+        def history(
+            c: Annotated[Collection, Depends(self.writable)], fid: str, store: Store
+        ) -> dict[str, Any]:
+            return {"id": fid, "changes": [ch.__dict__ for ch in store.history(fid)]}
+
+    def create(self) -> None:
+        """POST …/items."""
+
+        @self.router.post(
+            "/collections/{cid}/items",
+            name="features:create",
+            status_code=201,
+            summary="Add a sighting",
+            response_class=GeoJSONResponse,
+            responses={
+                201: {"headers": {"Location": {"schema": {"type": "string"}}, "ETag": ETAG}},
+                **write_errors(400, 403, 404, 405, 422, 429),
+            },
+            openapi_extra=sighting_body(),
+        )
+        async def create(
+            request: Request,
+            c: Annotated[Collection, Depends(self.writable)],
+            actor: Annotated[str, Depends(self.actor)],
+            store: Store,
+            scenes: Scenes,
+        ) -> Response:
+            feature = self.validate(await read_body(request), scenes)
+            stored = store.create(feature, actor=actor)
+            location = request.url_for("features:item", cid=c.id, fid=stored.id)
+            # Sent as "location"; tumen.http_protocol spells it "Location" for QGIS <= 3.40.6.
+            return JSONResponse(
+                stored.feature(),
+                status_code=201,
+                media_type=GEOJSON,
+                headers={"Location": str(location), "ETag": etag(stored.version)},
+            )
+
+    def replace(self) -> None:
+        """PUT …/items/{fid}."""
+
+        @self.router.put(
+            "/collections/{cid}/items/{fid}",
+            name="features:replace",
+            summary="Replace a sighting",
+            response_class=GeoJSONResponse,
+            responses={
+                200: {"headers": {"ETag": ETAG}},
+                **write_errors(400, 403, 404, 405, 412, 422, 429),
+            },
+            openapi_extra={**sighting_body(), "parameters": [IF_MATCH]},
+        )
+        async def replace(
+            request: Request,
+            c: Annotated[Collection, Depends(self.writable)],
+            fid: str,
+            actor: Annotated[str, Depends(self.actor)],
+            condition: Condition,
+            store: Store,
+            scenes: Scenes,
+        ) -> Response:
+            # 404 before 412, as RFC 9110 §13.2.2 orders.
+            expected = condition.admits(fid, store.get(fid).version) if condition else None
+            feature = self.validate(await read_body(request), scenes)
+            stored = store.replace(fid, feature, actor=actor, if_version=expected)
+            return JSONResponse(
+                stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
+            )
+
+    def patch(self) -> None:
+        """PATCH …/items/{fid} (JSON merge patch)."""
+
+        @self.router.patch(
+            "/collections/{cid}/items/{fid}",
+            name="features:patch",
+            summary="Update a sighting (JSON merge patch)",
+            response_class=GeoJSONResponse,
+            responses={
+                200: {"headers": {"ETag": ETAG}},
+                **write_errors(400, 403, 404, 405, 412, 422, 429),
+            },
+            openapi_extra=PATCH_BODY,
+        )
+        async def patch(
+            request: Request,
+            c: Annotated[Collection, Depends(self.writable)],
+            fid: str,
+            actor: Annotated[str, Depends(self.actor)],
+            condition: Condition,
+            store: Store,
+            scenes: Scenes,
+        ) -> Response:
+            current = store.get(fid)
+            expected = condition.admits(fid, current.version) if condition else None
+            body = await read_body(request)
+            if not isinstance(body, dict):
+                raise InvalidObservation("body: a merge patch is a JSON object")
+            feature = self.validate(merge(current.feature(), body), scenes)
+            stored = store.patch(fid, feature, actor=actor, if_version=expected)
+            return JSONResponse(
+                stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
+            )
+
+    def delete(self) -> None:
+        """DELETE …/items/{fid}."""
+
+        @self.router.delete(
+            "/collections/{cid}/items/{fid}",
+            name="features:delete",
+            status_code=204,
+            summary="Delete a sighting",
+            responses=write_errors(400, 403, 404, 405, 412, 429),
+            openapi_extra={"parameters": [IF_MATCH]},
+        )
+        def delete(
+            c: Annotated[Collection, Depends(self.writable)],
+            fid: str,
+            actor: Annotated[str, Depends(self.actor)],
+            condition: Condition,
+            store: Store,
+        ) -> Response:
+            expected = condition.admits(fid, store.get(fid).version) if condition else None
+            store.delete(fid, actor=actor, if_version=expected)
+            return Response(status_code=204)

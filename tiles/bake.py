@@ -7,7 +7,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-import morecantile
 import rasterio
 from pmtiles.tile import Compression, TileType, zxy_to_tileid
 from pmtiles.writer import Writer
@@ -15,11 +14,11 @@ from titiler.core.resources.enums import ImageType
 from titiler.core.utils import render_image
 
 from tiles.catalog import Catalog, Scene
+from tiles.grid import web_mercator
 from tiles.reader import SceneReader
 from tiles.remote import GDAL_REMOTE_ENV
 from tiles.stac import attribution
 
-TMS_ID = "WebMercatorQuad"
 TILE_TYPES = {"jpg": TileType.JPEG, "png": TileType.PNG, "webp": TileType.WEBP}
 IMAGE_TYPES = {"jpg": ImageType.jpg, "png": ImageType.png, "webp": ImageType.webp}
 CHUNK = 48
@@ -56,7 +55,7 @@ def render_tile(
 def _render_chunk(
     cog: str, fmt: str, render: dict[str, Any], tiles: list[tuple[int, int, int]]
 ) -> list[tuple[int, bytes]]:
-    tms = morecantile.tms.get(TMS_ID)
+    tms = web_mercator()
     out = []
     with rasterio.Env(GDAL_CACHEMAX=256, **GDAL_REMOTE_ENV), SceneReader(cog, tms=tms) as src:
         for x, y, z in tiles:
@@ -66,7 +65,7 @@ def _render_chunk(
 
 def tiles_to_bake(cog: Path | str) -> tuple[list[tuple[int, int, int]], int, int]:
     """Every tile that touches the scene, from its native zoom down to where it is a few tiles."""
-    tms = morecantile.tms.get(TMS_ID)
+    tms = web_mercator()
     with SceneReader(str(cog), tms=tms) as src:
         minzoom, maxzoom = src.minzoom, src.maxzoom
         bounds = src.get_geographic_bounds(tms.rasterio_geographic_crs)

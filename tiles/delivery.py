@@ -15,9 +15,11 @@ from cachetools import LRUCache
 
 from tiles.archive import Archives
 from tiles.catalog import Scene
-from tiles.dependencies import parse_datetime
 from tiles.errors import TilesError
+from tiles.grid import WEB_MERCATOR
+from tiles.media import MEDIA_TYPES
 from tiles.resolve import SceneResolver
+from tiles.times import parse_datetime
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,8 +31,12 @@ TILE_PATH = re.compile(
     r"^/(?:scenes/(?P<scene>[^/]+)|sites/(?P<site>[^/]+))/tiles/(?P<tms>[^/]+)/"
     r"(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)(?:\.(?P<fmt>[a-z0-9]+))?$"
 )
-MEDIA_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-BAKED_TMS = "WebMercatorQuad"
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the routes see: ASGI's path without the root path (or a proxy's prefix)."""
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path  # type: ignore[no-any-return]
 
 
 class TileCache(LRUCache):  # type: ignore[type-arg]
@@ -64,7 +70,7 @@ class TileDelivery:
         """Answer a tile request, or hand anything else to the app."""
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
-        match = TILE_PATH.match(scope["path"])
+        match = TILE_PATH.match(_route_path(scope))
         if match is None:
             return await self.app(scope, receive, send)
         params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
@@ -102,7 +108,7 @@ class TileDelivery:
             return await _respond(send, 304, headers, b"", head=True)
 
         body, media, source = None, MEDIA_TYPES.get(fmt), "baked"
-        if not extras and match["tms"] == BAKED_TMS and _same_format(fmt, scene):
+        if not extras and match["tms"] == WEB_MERCATOR and _same_format(fmt, scene):
             archive = self.archives().for_scene(scene.id, scene.version)
             if archive is not None:
                 body = archive.get(z, x, y)

@@ -1,6 +1,15 @@
-"""FastAPI dependencies that turn a request into a registered COG: by scene id, or by site and time."""
+"""FastAPI dependencies of the imagery side: the catalog, a site, and the Scene a request names.
 
-from datetime import UTC, date, datetime, time
+A request names its scene by id (``/scenes/{scene_id}``) or by site and time
+(``/sites/{site_id}?datetime=``); a *scene dependency* returns that ``Scene``. Everything else that
+needs the scene (its COG's location, default bands and rescale, the nodata check, TileJSON and WMTS)
+depends on the same scene dependency, which FastAPI resolves once per request. The composition root
+opens the catalog and resolver in its lifespan; the ``get_*`` functions here are the only readers of
+``app.state``.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path as Path_
 from typing import Annotated
 
@@ -9,32 +18,14 @@ from rio_tiler.expression import parse_expression
 from titiler.core.dependencies import BidxExprParams, DatasetParams, ImageRenderingParams
 
 from tiles.catalog import Catalog, Scene
-from tiles.errors import BadRequestParameter, InvalidDatetime, SceneUnavailable, SiteNotFound
+from tiles.errors import BadRequestParameter, SceneUnavailable, SiteNotFound
 from tiles.limits import check_nodata
 from tiles.remote import GDAL_REMOTE_ENV, is_remote
 from tiles.resolve import SceneResolver
 from tiles.sites import Site
+from tiles.times import parse_datetime
 
-# What WMTS clients send for "no time chosen": QGIS 3.22 leaves the {Time} placeholder unfilled.
-LATEST = {"", "latest", "current", "now", "{time}"}
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    """An instant from ISO 8601; a bare date means the end of that day (UTC); None means latest."""
-    if value is None or value.strip().lower() in LATEST:
-        return None
-    text = value.strip()
-    # An unencoded '+' in a query string arrives as a space: "2022-11-04T10:24:00 09:00".
-    if "T" in text and " " in text:
-        text = text.replace(" ", "+")
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime.combine(day, time.max, tzinfo=UTC)
-        when = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError as err:
-        raise InvalidDatetime(value) from err
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+SceneDependency = Callable[..., Awaitable[Scene]]
 
 
 async def get_catalog(request: Request) -> Catalog:
@@ -45,6 +36,21 @@ async def get_catalog(request: Request) -> Catalog:
 async def get_sites(request: Request) -> dict[str, Site]:
     """The sites the app loaded from the sites file."""
     return request.app.state.sites  # type: ignore[no-any-return]
+
+
+async def get_resolver(request: Request) -> SceneResolver:
+    """The memoised scene look-ups the app opened in its lifespan."""
+    return request.app.state.resolver  # type: ignore[no-any-return]
+
+
+async def known_site(
+    site_id: Annotated[str, Path(description="A site id from /sites.")],
+    sites: Annotated[dict[str, Site], Depends(get_sites)],
+) -> Site:
+    """The site a path names (404 naming the known ones otherwise)."""
+    if site_id not in sites:
+        raise SiteNotFound(site_id, list(sites))
+    return sites[site_id]
 
 
 async def refuse_url(request: Request) -> None:
@@ -61,30 +67,17 @@ async def gdal_env() -> dict[str, str]:
     return GDAL_REMOTE_ENV
 
 
-def get_resolver(request: Request) -> SceneResolver:
-    """The memoised scene look-ups the app opened in its lifespan."""
-    return request.app.state.resolver  # type: ignore[no-any-return]
-
-
-def _scene_file(request: Request, scene: Scene) -> str:
-    location = get_resolver(request).catalog.location(scene)
-    if not is_remote(location) and not Path_(location).is_file():
-        raise SceneUnavailable(scene.id, "its COG is missing on disk")
-    request.state.scene = scene
-    return location
-
-
-async def scene_path(
-    request: Request,
+async def scene_by_id(
     scene_id: Annotated[str, Path(description="A scene id from /scenes.")],
-) -> str:
-    """Path of the registered COG of ``scene_id``."""
-    return _scene_file(request, get_resolver(request).get(scene_id))
+    resolver: Annotated[SceneResolver, Depends(get_resolver)],
+) -> Scene:
+    """The scene ``scene_id`` names (404 otherwise)."""
+    return resolver.get(scene_id)
 
 
-async def site_scene(
-    request: Request,
-    site_id: Annotated[str, Path(description="bridge, khasan, tumangang or rajin.")],
+async def scene_at_site(
+    site: Annotated[Site, Depends(known_site)],
+    resolver: Annotated[SceneResolver, Depends(get_resolver)],
     datetime: Annotated[
         str | None,
         Query(
@@ -94,54 +87,57 @@ async def site_scene(
     ] = None,
 ) -> Scene:
     """The scene of a site that was current at ``datetime`` (the latest at or before it)."""
-    sites = request.app.state.sites
-    if site_id not in sites:
-        raise SiteNotFound(site_id, list(sites))
-    return get_resolver(request).at(site_id, parse_datetime(datetime))
+    return resolver.at(site.id, parse_datetime(datetime))
 
 
-async def scene_layer_params(
-    request: Request, params: Annotated[BidxExprParams, Depends(BidxExprParams)]
-) -> BidxExprParams:
-    """Band choice: the request's, else the scene's stored default (e.g. R,G,B of a 4-band product).
+@dataclass(frozen=True)
+class SceneParams:
+    """The TiTiler dependencies of one route family, all reading the scene its path names."""
 
-    Runs after the path dependency, which put the scene on request.state.
-    """
-    scene = getattr(request.state, "scene", None)
-    if scene is None:
+    path: Callable[..., Awaitable[str]]
+    layer: Callable[..., Awaitable[BidxExprParams]]
+    dataset: Callable[..., Awaitable[DatasetParams]]
+    render: Callable[..., Awaitable[ImageRenderingParams]]
+
+
+def scene_params(scene: SceneDependency) -> SceneParams:
+    """The location, band, read and rendering dependencies for scenes found by ``scene``."""
+    The = Annotated[Scene, Depends(scene)]
+
+    async def location(s: The, resolver: Annotated[SceneResolver, Depends(get_resolver)]) -> str:
+        """What GDAL opens for the scene (503 when its COG is missing on disk)."""
+        where = resolver.catalog.location(s)
+        if not is_remote(where) and not Path_(where).is_file():
+            raise SceneUnavailable(s.id, "its COG is missing on disk")
+        return where
+
+    async def layer(
+        s: The, params: Annotated[BidxExprParams, Depends(BidxExprParams)]
+    ) -> BidxExprParams:
+        """Band choice: the request's, else the scene's default (e.g. R,G,B of a 4-band product)."""
+        if params.indexes is None and params.expression is None:
+            params.indexes = s.render.get("bidx")
+        asked = parse_expression(params.expression) if params.expression else params.indexes or []
+        missing = [str(b) for b in asked if s.bands is not None and not 1 <= b <= s.bands]
+        if missing:
+            raise BadRequestParameter(
+                f"band {', '.join(missing)} does not exist: scene '{s.id}' has bands 1 to {s.bands}"
+            )
         return params
-    if params.indexes is None and params.expression is None:
-        params.indexes = scene.render.get("bidx")
-    asked = parse_expression(params.expression) if params.expression else params.indexes or []
-    missing = [str(b) for b in asked if scene.bands is not None and not 1 <= b <= scene.bands]
-    if missing:
-        raise BadRequestParameter(
-            f"band {', '.join(missing)} does not exist: "
-            f"scene '{scene.id}' has bands 1 to {scene.bands}"
-        )
-    return params
 
+    async def dataset(
+        request: Request, s: The, params: Annotated[DatasetParams, Depends(DatasetParams)]
+    ) -> DatasetParams:
+        """GDAL's read options; a nodata override must fit the scene's data type."""
+        check_nodata(request.query_params.get("nodata"), s.dtype)
+        return params
 
-async def scene_dataset_params(
-    request: Request, params: Annotated[DatasetParams, Depends(DatasetParams)]
-) -> DatasetParams:
-    """GDAL's read options; a nodata override must fit the scene's data type."""
-    scene = getattr(request.state, "scene", None)
-    if scene is not None:
-        check_nodata(request.query_params.get("nodata"), scene.dtype)
-    return params
+    async def render(
+        s: The, params: Annotated[ImageRenderingParams, Depends(ImageRenderingParams)]
+    ) -> ImageRenderingParams:
+        """Rescale: the request's, else the scene's default (percentiles of 16-bit data)."""
+        if params.rescale is None and s.render.get("rescale"):
+            params.rescale = [tuple(r) for r in s.render["rescale"]]  # type: ignore[misc]
+        return params
 
-
-async def scene_render_params(
-    request: Request, params: Annotated[ImageRenderingParams, Depends(ImageRenderingParams)]
-) -> ImageRenderingParams:
-    """Rescale: the request's, else the scene's stored default (percentiles of 16-bit data)."""
-    scene = getattr(request.state, "scene", None)
-    if scene is not None and params.rescale is None and scene.render.get("rescale"):
-        params.rescale = [tuple(r) for r in scene.render["rescale"]]  # type: ignore[misc]
-    return params
-
-
-async def site_scene_path(request: Request, scene: Annotated[Scene, Depends(site_scene)]) -> str:
-    """Path of the COG of the site's scene at ``datetime``."""
-    return _scene_file(request, scene)
+    return SceneParams(path=location, layer=layer, dataset=dataset, render=render)

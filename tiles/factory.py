@@ -12,19 +12,21 @@ from titiler.core.models.mapbox import TileJSON
 from titiler.core.resources.enums import ImageType
 
 from tiles.catalog import Scene
+from tiles.dependencies import SceneDependency
 from tiles.reader import SceneReader
 from tiles.stac import attribution
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities
 
 
-def _scene_of(request: Request) -> Scene:
-    return request.state.scene  # type: ignore[no-any-return]
-
-
 @define(kw_only=True)
 class ImageryFactory(TilerFactory):
-    """One family of imagery routes; ``path_dependency`` decides how a request names its scene."""
+    """One family of imagery routes; ``scene_dependency`` decides how a request names its scene.
 
+    ``path_dependency`` and the parameter dependencies are those of ``scene_params`` for the same
+    scene dependency, so FastAPI finds the scene once per request and every part sees the same one.
+    """
+
+    scene_dependency: SceneDependency
     reader: type[SceneReader] = SceneReader
     add_viewer: bool = False
 
@@ -51,8 +53,8 @@ class ImageryFactory(TilerFactory):
             tile_format: Annotated[ImageType | None, Query()] = None,
             tilesize: Annotated[int | None, Query(gt=0)] = None,
             src_path: str = Depends(self.path_dependency),
+            scene: Scene = Depends(self.scene_dependency),
         ) -> dict[str, Any]:
-            scene = _scene_of(request)
             params: dict[str, Any] = {"z": "{z}", "x": "{x}", "y": "{y}"}
             params["tileMatrixSetId"] = tileMatrixSetId
             # Point clients at the baked format, so they get the archive rather than rendering.
@@ -98,8 +100,8 @@ class ImageryFactory(TilerFactory):
                 Path(pattern=f"^({'|'.join(self.supported_tms.list())})$"),
             ],
             src_path: str = Depends(self.path_dependency),
+            scene: Scene = Depends(self.scene_dependency),
         ) -> Response:
-            scene = _scene_of(request)
             tms = self.supported_tms.get(tileMatrixSetId)
             with rasterio.Env(), self.reader(src_path, tms=tms) as src:
                 bounds = src.get_geographic_bounds(tms.rasterio_geographic_crs)

@@ -2,7 +2,6 @@
 
 from typing import Annotated, Any
 
-import morecantile
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from titiler.core.resources.responses import GeoJSONResponse
@@ -13,16 +12,15 @@ from tiles.dependencies import (
     gdal_env,
     get_catalog,
     get_sites,
-    parse_datetime,
+    known_site,
     refuse_url,
-    scene_dataset_params,
-    scene_layer_params,
-    scene_path,
-    scene_render_params,
-    site_scene_path,
+    scene_at_site,
+    scene_by_id,
+    scene_params,
 )
-from tiles.errors import SceneNotBaked, SiteNotFound
+from tiles.errors import BadRequestParameter, SceneNotBaked
 from tiles.factory import ImageryFactory
+from tiles.grid import WEB_MERCATOR, web_mercator
 from tiles.limits import (
     bounded_part_params,
     check_address,
@@ -32,10 +30,8 @@ from tiles.limits import (
 )
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
+from tiles.times import parse_datetime
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities, wmts_time
-
-GEOJSON = "application/geo+json"
-WEB_MERCATOR = "WebMercatorQuad"
 
 # The errors each route answers; their body ({"detail": message}) is documented by tumen.errors.
 Responses = dict[int | str, dict[str, Any]]
@@ -59,20 +55,15 @@ IMAGERY_ERRORS: Responses = {
 
 
 def _base(request: Request) -> str:
+    """The public root (tumen.forwarded applied the proxy's scheme, host and prefix)."""
     return str(request.base_url).rstrip("/")
-
-
-def _known_site(site_id: str, sites: dict[str, Site]) -> Site:
-    if site_id not in sites:
-        raise SiteNotFound(site_id, list(sites))
-    return sites[site_id]
 
 
 def catalog_router() -> APIRouter:
     """Routes that describe the catalog: /scenes, /sites, calendars and the site WMTS."""
     router = APIRouter(dependencies=[Depends(refuse_url)], responses=REFUSED)
 
-    @router.get("/scenes", tags=["Scenes"], response_class=GeoJSONResponse, responses=UNKNOWN_SITE)
+    @router.get("/scenes", tags=["Scenes"], response_class=GeoJSONResponse)
     def list_scenes(
         request: Request,
         catalog: Annotated[Catalog, Depends(get_catalog)],
@@ -80,14 +71,18 @@ def catalog_router() -> APIRouter:
         site: Annotated[str | None, Query(description="Only scenes covering this site.")] = None,
     ) -> Response:
         """Every scene as a STAC ItemCollection, in time order."""
-        if site is not None:
-            _known_site(site, sites)
+        if site is not None and site not in sites:
+            raise BadRequestParameter(
+                f"site: unknown site '{site}'; known sites: {', '.join(sorted(sites))}"
+            )
         items = [scene_item(s, _base(request)).to_dict() for s in catalog.list(site)]
         body = {
             "type": "FeatureCollection",
             "features": items,
             "numberReturned": len(items),
-            "links": [{"rel": "self", "href": str(request.url), "type": GEOJSON}],
+            "links": [
+                {"rel": "self", "href": str(request.url), "type": GeoJSONResponse.media_type}
+            ],
         }
         return GeoJSONResponse(body)
 
@@ -136,13 +131,11 @@ def catalog_router() -> APIRouter:
 
     @router.get("/sites/{site_id}/calendar", tags=["Sites"], responses=UNKNOWN_SITE)
     def calendar(
-        site_id: Annotated[str, Path()],
+        site: Annotated[Site, Depends(known_site)],
         catalog: Annotated[Catalog, Depends(get_catalog)],
-        sites: Annotated[dict[str, Site], Depends(get_sites)],
     ) -> dict[str, Any]:
         """The dates (and exact times) of a site's scenes, oldest first."""
-        site = _known_site(site_id, sites)
-        scenes = catalog.list(site_id)
+        scenes = catalog.list(site.id)
         return {
             "site": site.id,
             "name": site.name,
@@ -185,7 +178,7 @@ def catalog_router() -> APIRouter:
     ) -> Response:
         """One layer per site, with a TIME dimension listing that site's scene times."""
         when = parse_datetime(datetime)
-        tms = morecantile.tms.get(WEB_MERCATOR)
+        tms = web_mercator()
         base = _base(request)
         layers = []
         for site in sites.values():
@@ -236,15 +229,17 @@ def add_imagery_routes(app: FastAPI, *, max_part_px: int) -> None:
     ``max_part_px`` bounds the side of a bbox or feature crop (downsampled beyond it).
     """
     app.include_router(catalog_router())
-    for dependency, prefix in (
-        (scene_path, "/scenes/{scene_id}"),
-        (site_scene_path, "/sites/{site_id}"),
+    for scene, prefix in (
+        (scene_by_id, "/scenes/{scene_id}"),
+        (scene_at_site, "/sites/{site_id}"),
     ):
+        params = scene_params(scene)
         family = ImageryFactory(
-            path_dependency=dependency,
-            layer_dependency=scene_layer_params,  # type: ignore[arg-type]
-            render_dependency=scene_render_params,  # type: ignore[arg-type]
-            dataset_dependency=scene_dataset_params,  # type: ignore[arg-type]
+            scene_dependency=scene,
+            path_dependency=params.path,
+            layer_dependency=params.layer,  # type: ignore[arg-type]
+            render_dependency=params.render,  # type: ignore[arg-type]
+            dataset_dependency=params.dataset,  # type: ignore[arg-type]
             colormap_dependency=colormap_params,  # type: ignore[arg-type]
             img_part_dependency=bounded_part_params(max_part_px),
             environment_dependency=gdal_env,  # type: ignore[arg-type]  # async: no thread hop

@@ -7,6 +7,7 @@ import pystac
 from shapely.geometry import box, mapping
 
 from tiles.catalog import Scene
+from tiles.grid import WEB_MERCATOR
 
 SYNTHETIC_NOTE = "SYNTHETIC image made by tumen's demo, not a satellite image"
 
@@ -17,9 +18,19 @@ def attribution(scene: Scene) -> str:
     return f"{text} — {SYNTHETIC_NOTE}" if scene.synthetic else text
 
 
-def scene_item(scene: Scene, base_url: str) -> pystac.Item:
-    """The STAC Item of a scene; assets point at tumen's own URLs, never at files on disk."""
-    base = base_url.rstrip("/")
+def scene_item(
+    scene: Scene,
+    base_url: str | None,
+    *,
+    item_id: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> pystac.Item:
+    """The STAC Item of a scene, or of its part inside ``bbox`` (a report's chip, as ``item_id``).
+
+    With ``base_url``, assets and links point at tumen's own URLs, never at files on disk; without
+    it (an item that travels with its files) the caller adds the assets.
+    """
+    area = bbox or scene.geographic_bounds
     props: dict[str, Any] = {
         "title": scene.id,
         "description": scene.description,
@@ -31,26 +42,28 @@ def scene_item(scene: Scene, base_url: str) -> pystac.Item:
         "tumen:synthetic": scene.synthetic,
         "tumen:licence": scene.licence,
         "tumen:crs": scene.crs,
-        "tumen:bounds": list(scene.bounds),
-        "tumen:shape": [scene.height, scene.width],
         "tumen:version": scene.version,
         "tumen:attribution": attribution(scene),
     }
+    if bbox is None:  # the whole raster's extent and size; a part has its own
+        props |= {"tumen:bounds": list(scene.bounds), "tumen:shape": [scene.height, scene.width]}
     item = pystac.Item(
-        id=scene.id,
-        geometry=mapping(box(*scene.geographic_bounds)),
-        bbox=list(scene.geographic_bounds),
+        id=item_id or scene.id,
+        geometry=mapping(box(*area)),
+        bbox=list(area),
         datetime=scene.datetime.astimezone(UTC),
         properties=props,
     )
-    scene_url = f"{base}/scenes/{scene.id}"
+    if base_url is None:
+        return item
+    scene_url = f"{base_url.rstrip('/')}/scenes/{scene.id}"
     item.add_asset(
         "tilejson",
         pystac.Asset(
-            href=f"{scene_url}/WebMercatorQuad/tilejson.json",
+            href=f"{scene_url}/{WEB_MERCATOR}/tilejson.json",
             media_type=pystac.MediaType.JSON,
             roles=["tiles"],
-            title="TileJSON (WebMercatorQuad)",
+            title=f"TileJSON ({WEB_MERCATOR})",
         ),
     )
     item.add_asset(
@@ -64,7 +77,7 @@ def scene_item(scene: Scene, base_url: str) -> pystac.Item:
     item.add_asset(
         "wmts",
         pystac.Asset(
-            href=f"{scene_url}/WebMercatorQuad/WMTSCapabilities.xml",
+            href=f"{scene_url}/{WEB_MERCATOR}/WMTSCapabilities.xml",
             media_type=pystac.MediaType.XML,
             roles=["metadata"],
             title="WMTS capabilities",

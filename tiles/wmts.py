@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 import jinja2
 import morecantile
 
-MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+from tiles.media import MEDIA_TYPES
+
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("tiles", "templates"), autoescape=False, keep_trailing_newline=True
 )

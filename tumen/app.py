@@ -3,13 +3,11 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
-from overlays.api import FeaturesConfig
 from overlays.errors import STATUS_CODES as OVERLAYS_STATUS_CODES
-from overlays.routes import features_router
+from overlays.routes import FeaturesAPI
 from overlays.sites import load_sites as load_overlay_sites
 from overlays.sqlite_store import SQLiteStore
 from tiles.archive import Archives
@@ -23,27 +21,12 @@ from tiles.sites import load_sites
 from tumen import __version__
 from tumen.connect import qgis_router
 from tumen.errors import add_exception_handlers, document_errors
+from tumen.forwarded import ForwardedHeaders
 from tumen.limits import RequestLimits
 from tumen.report import report_router
+from tumen.scene_index import CatalogScenes
 from tumen.settings import Settings
 from tumen.web import add_map
-
-
-def scene_footprints(catalog: Catalog) -> list[dict[str, Any]]:
-    """The catalog's scenes as the sightings side sees them (it never imports tiles)."""
-    return [
-        {
-            "id": s.id,
-            "datetime": s.datetime.isoformat(),
-            "sites": s.sites,
-            "bbox": list(s.geographic_bounds),
-            "synthetic": s.synthetic,
-            "provider": s.provider,
-            "gsd": s.gsd,
-            "description": s.description,
-        }
-        for s in catalog.list()
-    ]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,6 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resolver = SceneResolver(app.state.catalog)
         app.state.archives = Archives(settings.baked_dir)
         app.state.store = SQLiteStore(settings.database)
+        # The sightings side sees the catalog only through this narrow, memoised index.
+        app.state.scene_index = CatalogScenes(app.state.catalog, app.state.resolver)
         yield
         app.state.archives.close()
         app.state.resolver.close()
@@ -74,17 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     add_exception_handlers(app, {**TILES_STATUS_CODES, **OVERLAYS_STATUS_CODES})
     add_imagery_routes(app, max_part_px=settings.max_part_px)
-    app.include_router(
-        features_router(
-            FeaturesConfig(
-                store=lambda: app.state.store,
-                sites=load_overlay_sites(settings.sites_file),
-                scenes=lambda: scene_footprints(app.state.catalog),
-                api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-                write_rate=settings.write_rate,
-            )
-        )
+    features = FeaturesAPI(
+        sites=load_overlay_sites(settings.sites_file),
+        api_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        write_rate=settings.write_rate,
     )
+    app.include_router(features.router)
     app.add_middleware(
         TileDelivery,
         resolver=lambda: app.state.resolver,
@@ -100,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_vertices=settings.max_vertices,
     )
+    # Outermost of all: the proxy's scheme, host and prefix, for every link any package makes.
+    app.add_middleware(ForwardedHeaders)
 
     app.include_router(qgis_router())
     app.include_router(report_router(settings.report_max_km2))

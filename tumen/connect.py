@@ -4,9 +4,13 @@ from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from tiles.catalog import Catalog
+from tiles.dependencies import get_catalog, get_sites
+from tiles.grid import WEB_MERCATOR
+from tiles.sites import Site
 from tiles.wmts import wmts_time
 
 
@@ -21,11 +25,11 @@ def connection_info(
         site_times = times.get(site_id, [])
         latest = site_times[-1] if site_times else None
         ext = formats.get(site_id, "png")
-        xyz = f"{base}/sites/{site_id}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}.{ext}"
+        xyz = f"{base}/sites/{site_id}/tiles/{WEB_MERCATOR}/{{z}}/{{x}}/{{y}}.{ext}"
         xyz_dated = f"{xyz}?datetime={latest}" if latest else xyz
         qgis_wmts = (
             f"contextualWMSLegend=0&crs=EPSG:3857&dpiMode=7&format=image/png&layers={site_id}"
-            f"&styles=default&tileMatrixSet=WebMercatorQuad&url={wmts}"
+            f"&styles=default&tileMatrixSet={WEB_MERCATOR}&url={wmts}"
         )
         out.append(
             {
@@ -79,19 +83,19 @@ def qgis_router() -> APIRouter:
     )
     def qgis(
         request: Request,
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+        sites: Annotated[dict[str, Site], Depends(get_sites)],
         f: Annotated[str, Query(pattern="^(html|json)$")] = "html",
     ) -> Response:
         """How to add tumen to QGIS or read it with GDAL, per site."""
-        base = str(request.base_url).rstrip("/")
-        catalog = request.app.state.catalog
-        sites = request.app.state.sites
+        base = str(request.base_url).rstrip("/")  # public: tumen.forwarded applied the proxy's
         scenes = {sid: catalog.list(sid) for sid in sites}
         times = {sid: [wmts_time(s.datetime) for s in scenes[sid]] for sid in sites}
         # The XYZ template names the latest scene's baked format, so QGIS gets archived tiles.
         formats = {
-            sid: s[-1].tile_format
+            sid: fmt
             for sid, s in scenes.items()
-            if s and s[-1].is_baked
+            if s and s[-1].is_baked and (fmt := s[-1].tile_format)
         }
         info = connection_info(base, sites, times, formats)
         if f == "json":

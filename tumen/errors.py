@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from rasterio.errors import RasterioError
@@ -21,7 +22,7 @@ BODY_ERRORS = {
 
 
 class ErrorBody(BaseModel):
-    """The body of every error tumen answers, except FastAPI's own request validation (422)."""
+    """The body of every error tumen answers, on the imagery side and the sightings side alike."""
 
     model_config = ConfigDict(title="Error")
 
@@ -52,6 +53,27 @@ def add_exception_handlers(app: FastAPI, table: Mapping[type[Exception], int]) -
 
     app.add_exception_handler(RasterioError, unreadable)
 
+    async def unparsable(request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own checks (a limit of 0, a tile row that is not a number, a crop body that is
+        # not GeoJSON) are the same fault as tumen's (a datetime or bbox it cannot read): 400.
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": validation_message(exc)}, status_code=400)
+
+    app.add_exception_handler(RequestValidationError, unparsable)
+
+
+def validation_message(exc: RequestValidationError) -> str:
+    """'limit: Input should be greater than or equal to 1' (the first few problems)."""
+    parts = []
+    for error in exc.errors()[:3]:
+        loc = list(error.get("loc", ()))
+        if loc[:1] and loc[0] in ("query", "path", "header", "cookie"):
+            loc = loc[1:]  # 'limit: …', as tumen's own messages name a parameter
+        where = ".".join(str(p) for p in loc)
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    more = len(exc.errors()) - len(parts)
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
 
 def document_errors(app: FastAPI) -> None:
     """Give the error responses the routes declare the body the handlers above send.
@@ -71,9 +93,19 @@ def document_errors(app: FastAPI) -> None:
             ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
         )
         error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        schemas = doc["components"]["schemas"]
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
         for path in doc["paths"].values():
             for method, operation in path.items():
                 responses = operation.setdefault("responses", {})
+                # FastAPI's validation 422 is answered as a 400 (see add_exception_handlers).
+                generated = responses.get("422", {}).get("content", {}).get("application/json", {})
+                if "HTTPValidationError" in str(generated.get("schema", "")):
+                    del responses["422"]
+                    responses.setdefault(
+                        "400", {"description": "A parameter or body that cannot be read."}
+                    )
                 if method in WITH_BODY:
                     for status, description in BODY_ERRORS.items():
                         responses.setdefault(status, {"description": description})
