@@ -6,6 +6,7 @@ Writes need the X-API-Key header; If-Match is honoured when sent (QGIS and OGR d
 
 import hmac
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
@@ -24,7 +25,7 @@ from overlays.api import (
 from overlays.collections import Collection
 from overlays.dependencies import get_scene_index, get_store, if_match
 from overlays.errors import InvalidObservation, InvalidQuery, ReadOnlyCollection, WriteForbidden
-from overlays.models import ObservationIn
+from overlays.models import ObservationIn, StoredObservation
 from overlays.preconditions import IfMatch
 from overlays.ratelimit import WriteBudget
 from overlays.scenes import SceneIndex
@@ -38,7 +39,35 @@ if TYPE_CHECKING:
 
 Store = Annotated[ObservationStore, Depends(get_store)]
 Scenes = Annotated[SceneIndex, Depends(get_scene_index)]
-Condition = Annotated[IfMatch | None, Depends(if_match)]
+UPDATE_RESPONSES = {
+    200: {"headers": {"ETag": ETAG}},
+    **write_errors(400, 403, 404, 405, 412, 422, 429),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """The sighting a write changes, and the version its If-Match requires (None: no condition)."""
+
+    current: StoredObservation
+    expected: int | None
+
+
+def target(
+    fid: str,
+    condition: Annotated[IfMatch | None, Depends(if_match)],
+    store: Store,
+) -> Target:
+    """404 for a missing sighting before 412 for a failed If-Match, as RFC 9110 §13.2.2 orders."""
+    current = store.get(fid)
+    return Target(current, condition.admits(fid, current.version) if condition else None)
+
+
+def saved(stored: StoredObservation) -> JSONResponse:
+    """The sighting as written, with its new ETag."""
+    return JSONResponse(
+        stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
+    )
 
 
 async def read_body(request: Request) -> Any:
@@ -146,8 +175,8 @@ class WriteRoutes:
         )
         async def create(
             request: Request,
-            c: Annotated[Collection, Depends(self.writable)],
             actor: Annotated[str, Depends(self.actor)],
+            c: Annotated[Collection, Depends(self.writable)],
             store: Store,
             scenes: Scenes,
         ) -> Response:
@@ -170,28 +199,19 @@ class WriteRoutes:
             name="features:replace",
             summary="Replace a sighting",
             response_class=GeoJSONResponse,
-            responses={
-                200: {"headers": {"ETag": ETAG}},
-                **write_errors(400, 403, 404, 405, 412, 422, 429),
-            },
+            responses=UPDATE_RESPONSES,
             openapi_extra={**sighting_body(), "parameters": [IF_MATCH]},
         )
         async def replace(
             request: Request,
-            c: Annotated[Collection, Depends(self.writable)],
-            fid: str,
             actor: Annotated[str, Depends(self.actor)],
-            condition: Condition,
+            c: Annotated[Collection, Depends(self.writable)],
+            t: Annotated[Target, Depends(target)],
             store: Store,
             scenes: Scenes,
         ) -> Response:
-            # 404 before 412, as RFC 9110 §13.2.2 orders.
-            expected = condition.admits(fid, store.get(fid).version) if condition else None
             feature = self.validate(await read_body(request), scenes)
-            stored = store.replace(fid, feature, actor=actor, if_version=expected)
-            return JSONResponse(
-                stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
-            )
+            return saved(store.replace(t.current.id, feature, actor=actor, if_version=t.expected))
 
     def patch(self) -> None:
         """PATCH …/items/{fid} (JSON merge patch)."""
@@ -201,31 +221,22 @@ class WriteRoutes:
             name="features:patch",
             summary="Update a sighting (JSON merge patch)",
             response_class=GeoJSONResponse,
-            responses={
-                200: {"headers": {"ETag": ETAG}},
-                **write_errors(400, 403, 404, 405, 412, 422, 429),
-            },
+            responses=UPDATE_RESPONSES,
             openapi_extra=PATCH_BODY,
         )
         async def patch(
             request: Request,
-            c: Annotated[Collection, Depends(self.writable)],
-            fid: str,
             actor: Annotated[str, Depends(self.actor)],
-            condition: Condition,
+            c: Annotated[Collection, Depends(self.writable)],
+            t: Annotated[Target, Depends(target)],
             store: Store,
             scenes: Scenes,
         ) -> Response:
-            current = store.get(fid)
-            expected = condition.admits(fid, current.version) if condition else None
             body = await read_body(request)
             if not isinstance(body, dict):
                 raise InvalidObservation("body: a merge patch is a JSON object")
-            feature = self.validate(merge(current.feature(), body), scenes)
-            stored = store.patch(fid, feature, actor=actor, if_version=expected)
-            return JSONResponse(
-                stored.feature(), media_type=GEOJSON, headers={"ETag": etag(stored.version)}
-            )
+            feature = self.validate(merge(t.current.feature(), body), scenes)
+            return saved(store.patch(t.current.id, feature, actor=actor, if_version=t.expected))
 
     def delete(self) -> None:
         """DELETE …/items/{fid}."""
@@ -239,12 +250,10 @@ class WriteRoutes:
             openapi_extra={"parameters": [IF_MATCH]},
         )
         def delete(
-            c: Annotated[Collection, Depends(self.writable)],
-            fid: str,
             actor: Annotated[str, Depends(self.actor)],
-            condition: Condition,
+            c: Annotated[Collection, Depends(self.writable)],
+            t: Annotated[Target, Depends(target)],
             store: Store,
         ) -> Response:
-            expected = condition.admits(fid, store.get(fid).version) if condition else None
-            store.delete(fid, actor=actor, if_version=expected)
+            store.delete(t.current.id, actor=actor, if_version=t.expected)
             return Response(status_code=204)
