@@ -10,6 +10,9 @@ from tiles.catalog import Catalog, Scene
 class SceneResolver:
     """Memoises ``Catalog.get`` and ``Catalog.at``; SQLite's ``data_version`` says when to forget.
 
+    It resolves a request's scene id, or site and time, to a ``Scene``; where that scene's pixels are
+    read from is ``Catalog.location`` (a path or a URL), its file on this machine ``Catalog.local_path``.
+
     ``PRAGMA data_version`` on a long-lived connection changes whenever another connection (another
     worker, the CLI re-ingesting a scene) commits, so every worker sees re-ingests at once.
     """

@@ -3,41 +3,84 @@
 import io
 import json
 import zipfile
-from datetime import UTC, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import pystac
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from PIL import Image, ImageDraw, ImageFont
 from pyproj import Geod, Transformer
 from rasterio.warp import transform_bounds
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import box, shape
 from shapely.ops import transform as shp_transform
 
+from overlays.dependencies import get_store
 from overlays.errors import InvalidQuery
+from overlays.kinds import STYLE_OF
 from overlays.params import parse_bbox
 from overlays.store import ObservationStore
 from overlays.store import Query as StoreQuery
 from tiles.catalog import Catalog, Scene
-from tiles.dependencies import parse_datetime
+from tiles.dependencies import get_catalog, get_sites
 from tiles.errors import SiteNotFound
 from tiles.reader import SceneReader
-from tiles.stac import SYNTHETIC_NOTE, attribution
+from tiles.sites import Site
+from tiles.stac import SYNTHETIC_NOTE, attribution, scene_item
+from tiles.times import parse_datetime
 
-KIND_COLOURS = {
-    "train": (211, 84, 0),
-    "wagon": (230, 126, 34),
-    "locomotive": (142, 68, 173),
-    "container": (41, 128, 185),
-    "cargo": (22, 160, 133),
-    "ship": (192, 57, 43),
-    "other": (127, 140, 141),
-}
 _geod = Geod(ellps="WGS84")
+Bbox = tuple[float, float, float, float]
 
 
-def bbox_area_km2(bbox: tuple[float, float, float, float]) -> float:
+@dataclass(frozen=True)
+class Report:
+    """An evidence bundle and what it was made of."""
+
+    site: str
+    scene: Scene
+    sightings: list[dict[str, Any]]
+    zip: bytes
+
+    @property
+    def filename(self) -> str:
+        """tumen-SITE-YYYYMMDDTHHMM.zip, after the scene's time."""
+        return f"tumen-{self.site}-{self.scene.datetime:%Y%m%dT%H%M}.zip"
+
+
+def build_report(
+    catalog: Catalog,
+    store: ObservationStore,
+    sites: Mapping[str, Site],
+    site: str,
+    bbox: Bbox,
+    when: datetime | None,
+    *,
+    max_km2: float,
+) -> Report:
+    """The bundle of a site's area at a time (the scene current then), checked as the route and CLI need.
+
+    SiteNotFound for an unknown site, InvalidQuery for an area over ``max_km2`` or outside the scene,
+    NoSceneAtTime when the site has no scene that old.
+    """
+    if site not in sites:
+        raise SiteNotFound(site, list(sites))
+    km2 = bbox_area_km2(bbox)
+    if km2 > max_km2:
+        raise InvalidQuery(
+            f"bbox: covers {km2:.1f} km², over the limit of {max_km2:g} km² (TUMEN_REPORT_MAX_KM2)"
+        )
+    scene = catalog.at(site, when)
+    if not box(*scene.geographic_bounds).intersects(box(*bbox)):
+        raise InvalidQuery(f"bbox: outside scene '{scene.id}'")
+    features = sightings_for(store, scene, site, bbox)
+    body = report_zip(scene, catalog.location(scene), site, bbox, features)
+    return Report(site, scene, features, body)
+
+
+def bbox_area_km2(bbox: Bbox) -> float:
     """Geodesic area of a lon/lat box."""
     area, _ = _geod.geometry_area_perimeter(box(*bbox))
     return abs(area) / 1e6
@@ -47,11 +90,8 @@ def label(props: dict[str, Any]) -> str:
     """'3 wagons, ≈ 65 m, 2022-11-04 14:29' — what the chip shows beside each sighting."""
     parts = []
     if props.get("count") is not None:
-        noun = (
-            props["kind"]
-            if props["count"] == 1 or props["kind"] == "cargo"
-            else f"{props['kind']}s"
-        )
+        style = STYLE_OF[props["kind"]]
+        noun = style.label if props["count"] == 1 else style.plural
         parts.append(f"{'≈' if props.get('count_approx') else ''}{props['count']} {noun}")
     else:
         parts.append(props["kind"])
@@ -64,7 +104,7 @@ def label(props: dict[str, Any]) -> str:
 
 
 def sightings_for(
-    store: ObservationStore, scene: Scene, site: str, bbox: tuple[float, float, float, float]
+    store: ObservationStore, scene: Scene, site: str, bbox: Bbox
 ) -> list[dict[str, Any]]:
     """The sightings made on this scene in the bbox, and those of that day reported with no image."""
     day = scene.datetime.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -76,11 +116,11 @@ def sightings_for(
     return [o.feature() for o in page.features if o.properties.get("scene_id") in (None, scene.id)]
 
 
-def build_report(
+def report_zip(
     scene: Scene,
     cog: str,
     site: str,
-    bbox: tuple[float, float, float, float],
+    bbox: Bbox,
     features: list[dict[str, Any]],
 ) -> bytes:
     """The zip: chip.tif, chip.png (sightings drawn and labelled), sightings.geojson, item.json, SOURCES.md."""
@@ -102,7 +142,7 @@ def build_report(
     font = ImageFont.load_default()
     for f in features:
         geom = shp_transform(lambda x, y, z=None: inverse * to_scene(x, y), shape(f["geometry"]))
-        colour = KIND_COLOURS.get(f["properties"]["kind"], (255, 255, 255))
+        colour = STYLE_OF[f["properties"]["kind"]].rgb
         if geom.geom_type == "Point":
             x, y = geom.x, geom.y
             draw.ellipse([x - 8, y - 8, x + 8, y + 8], outline=colour, width=3)
@@ -123,23 +163,13 @@ def build_report(
     png = io.BytesIO()
     rgb.save(png, "PNG")
 
-    item = pystac.Item(
-        id=f"{scene.id}-report",
-        geometry=mapping(box(*bbox)),
-        bbox=list(bbox),
-        datetime=scene.datetime.astimezone(UTC),
-        properties={
-            "tumen:local_datetime": scene.datetime.isoformat(),
-            "title": f"{site} on {scene.datetime.isoformat()}",
-            "gsd": scene.gsd,
-            "license": "other" if " " in scene.licence else scene.licence,
-            "providers": [{"name": scene.provider, "roles": ["producer", "licensor"]}],
-            "tumen:synthetic": scene.synthetic,
-            "tumen:source_scene": scene.id,
-            "tumen:site": site,
-            "tumen:sightings": len(features),
-        },
-    )
+    item = scene_item(scene, None, item_id=f"{scene.id}-report", bbox=bbox)
+    item.properties |= {
+        "title": f"{site} on {scene.datetime.isoformat()}",
+        "tumen:source_scene": scene.id,
+        "tumen:site": site,
+        "tumen:sightings": len(features),
+    }
     item.add_asset(
         "chip", pystac.Asset(href="./chip.tif", media_type=pystac.MediaType.GEOTIFF, roles=["data"])
     )
@@ -169,9 +199,7 @@ def build_report(
     return out.getvalue()
 
 
-def sources_md(
-    scene: Scene, site: str, bbox: tuple[float, float, float, float], features: list[dict[str, Any]]
-) -> str:
+def sources_md(scene: Scene, site: str, bbox: Bbox, features: list[dict[str, Any]]) -> str:
     """Every cited source, and where the image comes from (saying 'synthetic' where it is)."""
     lines = [f"# Sources — {site}, {scene.datetime.isoformat()}", "", "## Image", ""]
     lines.append(f"- Scene `{scene.id}`: {attribution(scene)}")
@@ -215,35 +243,25 @@ def report_router(max_km2: float) -> APIRouter:
         },
     )
     def report(
-        request: Request,
         site_id: str,
         bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat")],
+        catalog: Annotated[Catalog, Depends(get_catalog)],
+        store: Annotated[ObservationStore, Depends(get_store)],
+        sites: Annotated[dict[str, Site], Depends(get_sites)],
         datetime: Annotated[
             str | None, Query(description="the scene current then; default latest")
         ] = None,
     ) -> Response:
         """A zip of evidence for the area and time."""
-        sites = request.app.state.sites
-        if site_id not in sites:
-            raise SiteNotFound(site_id, list(sites))
         area = parse_bbox(bbox)
         assert area is not None
-        km2 = bbox_area_km2(area)
-        if km2 > max_km2:
-            raise InvalidQuery(
-                f"bbox: covers {km2:.1f} km², over the limit of {max_km2:g} km² (TUMEN_REPORT_MAX_KM2)"
-            )
-        catalog: Catalog = request.app.state.catalog
-        scene = catalog.at(site_id, parse_datetime(datetime))
-        if not box(*scene.geographic_bounds).intersects(box(*area)):
-            raise InvalidQuery(f"bbox: outside scene '{scene.id}'")
-        features = sightings_for(request.app.state.store, scene, site_id, area)
-        body = build_report(scene, catalog.location(scene), site_id, area, features)
-        name = f"tumen-{site_id}-{scene.datetime:%Y%m%dT%H%M}.zip"
+        made = build_report(
+            catalog, store, sites, site_id, area, parse_datetime(datetime), max_km2=max_km2
+        )
         return Response(
-            body,
+            made.zip,
             media_type="application/zip",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": f'attachment; filename="{made.filename}"'},
         )
 
     return router

@@ -1,4 +1,4 @@
-"""``tumen report``: the evidence bundle of an area, as the API's report route makes it."""
+"""``tumen report``: the evidence bundle of an area, made as the API's report route makes it."""
 
 from pathlib import Path
 from typing import Annotated
@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from tiles.sites import load_sites
-from tumen.cli.common import CommandRefused, catalog_of, console, settings_of
+from tumen.cli.common import catalog_of, console, settings_of
 
 
 def report(
@@ -21,20 +21,21 @@ def report(
     """Write the evidence bundle (chip, annotated PNG, sightings, STAC Item, SOURCES.md) of an area."""
     from overlays.params import parse_bbox
     from overlays.sqlite_store import SQLiteStore
-    from tiles.dependencies import parse_datetime
-    from tumen.report import bbox_area_km2, build_report, sightings_for
+    from tiles.times import parse_datetime
+    from tumen.report import build_report
 
     settings = settings_of(ctx)
     area = parse_bbox(bbox)
     assert area is not None
-    if bbox_area_km2(area) > settings.report_max_km2:
-        raise CommandRefused(f"--bbox covers more than {settings.report_max_km2:g} km²")
-    catalog = catalog_of(ctx)
-    if site not in load_sites(settings.sites_file):
-        raise CommandRefused(f"unknown site '{site}'")
-    scene = catalog.at(site, parse_datetime(when))
-    features = sightings_for(SQLiteStore(settings.database), scene, site, area)
-    body = build_report(scene, catalog.location(scene), site, area, features)
-    dst = out or Path(f"tumen-{site}-{scene.datetime:%Y%m%dT%H%M}.zip")
-    dst.write_bytes(body)
-    console.print(f"wrote {dst} ({len(features)} sightings, scene {scene.id})")
+    made = build_report(
+        catalog_of(ctx),
+        SQLiteStore(settings.database),
+        load_sites(settings.sites_file),
+        site,
+        area,
+        parse_datetime(when),
+        max_km2=settings.report_max_km2,
+    )
+    dst = out or Path(made.filename)
+    dst.write_bytes(made.zip)
+    console.print(f"wrote {dst} ({len(made.sightings)} sightings, scene {made.scene.id})")
