@@ -4,7 +4,7 @@ from urllib.parse import parse_qs, quote
 
 import httpx
 import numpy as np
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Locator, Page, expect
 from rasterio.io import MemoryFile
 
 from overlays.models import ObservationIn
@@ -21,6 +21,13 @@ def map_pixels(watched: Watched) -> np.ndarray:
     png = watched.page.locator("#map").screenshot()
     with MemoryFile(png) as mem, mem.open() as ds:
         return ds.read()[:3].astype(int)
+
+
+def open_popup(page: Page, item: Locator) -> Locator:
+    """Click a list item and answer its popup once the one it replaces has faded out of the page."""
+    item.click()
+    expect(page.locator(".leaflet-popup")).to_have_count(1)
+    return page.locator(".leaflet-popup-content")
 
 
 def test_page_loads_clean_with_tiles_and_badge(server: LiveServer, watched: Watched) -> None:
@@ -46,10 +53,7 @@ def test_khasan_at_1429_shows_three_wagons_citing_38_north(
 ) -> None:
     watched.open(f"{server.url}/map/{KHASAN_1429}")
     assert watched.page.locator("#date").input_value() == "2022-11-04T14:29:00+09:00"
-    item = watched.page.locator("#list li", has_text="3 wagons")
-    item.click()
-    popup = watched.page.locator(".leaflet-popup-content")
-    popup.wait_for()
+    popup = open_popup(watched.page, watched.page.locator("#list li", has_text="3 wagons"))
     text = popup.inner_text()
     assert "3 wagons" in text and "2022-11-04 14:29 (UTC+09:00)" in text
     assert "38 North" in text
@@ -112,8 +116,7 @@ def test_draw_save_edit_and_wrong_key(server: LiveServer, watched: Watched) -> N
         if f["properties"]["description"] == "two wagons seen in the browser test"
     )
     assert mine["properties"]["count"] == 2 and mine["properties"]["version"] == 1
-    page.locator("#list li", has_text="2 wagons").click()
-    page.locator(".leaflet-popup-content button.edit").click()
+    open_popup(page, page.locator("#list li", has_text="2 wagons")).locator("button.edit").click()
     page.locator("#sighting-form [name=count]").fill("4")
     page.locator("#save").click()
     page.wait_for_function("() => document.querySelectorAll('#messages .ok').length >= 2")
@@ -143,9 +146,7 @@ def test_user_text_is_shown_as_text_and_runs_nothing(server: LiveServer, watched
     r = httpx.post(f"{server.url}{ITEMS}", json=doc, headers={"X-API-Key": KEY})
     assert r.status_code == 201
     watched.open(f"{server.url}/map/{KHASAN_1429}&z=18&lat=42.4275&lon=130.6450")
-    watched.page.locator("#list li", has_text="other").first.click()
-    popup = watched.page.locator(".leaflet-popup-content")
-    popup.wait_for()
+    popup = open_popup(watched.page, watched.page.locator("#list li", has_text="other").first)
     assert evil in popup.inner_text()
     assert "<b>outlet</b>" in popup.inner_text()
     assert popup.locator("img").count() == 0
@@ -423,16 +424,16 @@ def test_a_sighting_whose_id_needs_encoding_is_edited_and_deleted_from_the_map(
         page = watched.page
         page.locator("#apikey").fill(KEY)
         page.locator("#apikey").dispatch_event("change")
-        page.locator("#list li", has_text="7 locomotives").click()
-        page.locator(".leaflet-popup-content button.edit").click()
+        item = page.locator("#list li", has_text="7 locomotives")
+        open_popup(page, item).locator("button.edit").click()
         page.locator("#sighting-form [name=count]").fill("8")
         page.locator("#save").click()
         page.locator("#messages .ok").wait_for()
         edited = httpx.get(url).json()
         assert edited["id"] == odd
         assert edited["properties"]["count"] == 8 and edited["properties"]["version"] == 2
-        page.locator("#list li", has_text="8 locomotives").click()
-        page.locator(".leaflet-popup-content button.edit").click()
+        item = page.locator("#list li", has_text="8 locomotives")
+        open_popup(page, item).locator("button.edit").click()
         page.locator("#delete").click()
         page.wait_for_function("() => document.querySelectorAll('#messages .ok').length >= 2")
         assert httpx.get(url).status_code == 404

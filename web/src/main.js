@@ -56,12 +56,19 @@ function updateBadge() {
   document.getElementById("badge").hidden = !synthetic;
 }
 
+// The latest call of each; an earlier call still fetching must not add its layers too.
+let shown = 0;
+let compared = 0;
+
 async function showScene(scene) {
+  const call = ++shown;
   view.scene = scene;
+  const sightings = await sightingsFor(scene, "left");
+  if (call !== shown) return;
   if (layers.imagery) layers.imagery.remove();
   if (layers.sightings) layers.sightings.remove();
   layers.imagery = imagery(scene, "left").addTo(map);
-  layers.sightings = (await sightingsFor(scene, "left")).addTo(map);
+  layers.sightings = sightings.addTo(map);
   document.getElementById("date").value = scene.datetime;
   for (const b of document.querySelectorAll(".timeline button")) b.classList.toggle("current", b.dataset.datetime === scene.datetime);
   const info = clear(document.getElementById("scene-info"));
@@ -72,15 +79,14 @@ async function showScene(scene) {
 }
 
 async function showCompare(scene) {
+  const call = ++compared;
   view.compare = scene;
+  const sightings = scene ? await sightingsFor(scene, "right") : null;
+  if (call !== compared) return;
   if (layers.compareImagery) layers.compareImagery.remove();
   if (layers.compareSightings) layers.compareSightings.remove();
-  layers.compareImagery = null;
-  layers.compareSightings = null;
-  if (scene) {
-    layers.compareImagery = imagery(scene, "right").addTo(map);
-    layers.compareSightings = (await sightingsFor(scene, "right")).addTo(map);
-  }
+  layers.compareImagery = scene ? imagery(scene, "right").addTo(map) : null;
+  layers.compareSightings = sightings ? sightings.addTo(map) : null;
   swipe.enable(Boolean(scene));
   document.getElementById("compare").value = scene ? scene.datetime : "";
   updateBadge();
@@ -135,8 +141,7 @@ function trackText(p) {
 
 async function showTracks(siteId) {
   if (layers.tracks) layers.tracks.remove();
-  const doc = await getJSON(urls.tracks({ limit: 1000 }));
-  doc.features = doc.features.filter((f) => f.properties.site.includes(siteId));
+  const doc = await getJSON(urls.tracks({ site: siteId, limit: 1000 }));
   layers.tracks = L.geoJSON(doc, {
     pane: "leftSightings",
     style: { color: "#f1c40f", weight: 2, dashArray: "2 6" },
