@@ -19,6 +19,7 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 Precision = Literal["minute", "hour", "day", "month", "range"]
 Status = Literal["present", "absent"]
 Method = Literal["reported", "manual", "automated"]
+Review = Literal["unreviewed", "confirmed", "disputed"]
 Geometry = Annotated[Point | LineString | Polygon, Field(discriminator="type")]
 SERVER_FIELDS = ("created_at", "updated_at", "version", "scene_removed")
 
@@ -49,12 +50,16 @@ class ObservationProps(BaseModel):
     count_approx: bool = False
     length_m: float | None = Field(None, gt=0, le=100_000)
     length_approx: bool = False
+    area_m2: float | None = Field(None, gt=0, le=100_000_000, description="area of a cargo area")
     status: Status = "present"
     description: str = Field("", max_length=5000)
     sources: list[Source] = Field(default_factory=list, max_length=50)
     method: Method = "manual"
     confidence: float | None = Field(None, ge=0, le=1)
     track_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    review: Review | None = Field(
+        None, description="whether a person has checked it: automated candidates start unreviewed"
+    )
     # Kept by the server; accepted (QGIS sends them back on edit) and ignored on input.
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -305,6 +305,29 @@ class SQLiteStore:
                 self._log(db, fid, "create", actor, 1, None, stored)
         return len(features)
 
+    def replace_automated(
+        self, scene_id: str, features: Sequence[ObservationIn], *, actor: str
+    ) -> tuple[int, list[str]]:
+        """A scene's automated sightings replaced by a new run's, all or nothing, each change logged."""
+        with self._tx() as db:
+            old = db.execute(
+                "SELECT rowid, id, version, geometry, properties FROM observations "
+                "WHERE scene_id = ? AND method = 'automated'",
+                (scene_id,),
+            ).fetchall()
+            for rowid, *row in old:
+                before = self._row(tuple(row))
+                db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
+                db.execute("DELETE FROM observations WHERE rowid = ?", (rowid,))
+                self._log(db, before.id, "delete", actor, before.version + 1, before, None)
+            ids = []
+            for feature in features:
+                fid = f"obs-{uuid.uuid4().hex[:12]}"
+                stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
+                self._log(db, fid, "create", actor, 1, None, stored)
+                ids.append(fid)
+        return len(old), ids
+
     def _update(
         self, fid: str, feature: ObservationIn, *, actor: str, if_version: int | None, action: str
     ) -> StoredObservation:

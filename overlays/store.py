@@ -70,3 +70,12 @@ class ObservationStore(Protocol):
     def create_many(
         self, features: list[tuple[str | None, ObservationIn]], *, actor: str
     ) -> int: ...
+
+    def replace_automated(
+        self, scene_id: str, features: list[ObservationIn], *, actor: str
+    ) -> tuple[int, list[str]]:
+        """In one transaction, delete the scene's automated sightings and create ``features``.
+
+        Answers how many were deleted and the new ids; manual and reported ones are never touched.
+        """
+        ...

@@ -1,11 +1,11 @@
-"""The scenes catalog: dated, registered COGs and the sites they cover, in the SQLite data file."""
+"""The catalog: dated, registered COGs (scenes) and the sites they cover, in the SQLite data file."""
 
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import rasterio
 from pydantic import AwareDatetime, BaseModel, Field
@@ -13,6 +13,8 @@ from rasterio.errors import RasterioError
 
 from tiles.errors import NoSceneAtTime, SceneNotFound
 from tiles.remote import is_remote
+from tiles.site_registry import SiteRegistry
+from tiles.sites import ID_PATTERN
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenes (
@@ -33,7 +35,7 @@ CREATE INDEX IF NOT EXISTS scenes_epoch ON scenes(epoch);
 class Scene(BaseModel):
     """One dated image of one or more sites, as registered in the catalog."""
 
-    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+    id: str = Field(pattern=ID_PATTERN)
     sites: list[str]
     datetime: AwareDatetime
     gsd: float = Field(gt=0, description="Ground sample distance in metres.")
@@ -46,6 +48,12 @@ class Scene(BaseModel):
     dtype: str | None = Field(None, description="Data type of the bands, e.g. uint8, uint16.")
     path: str = Field(description="COG path, relative to the data dir when inside it.")
     synthetic: bool = False
+    baseline: bool = Field(
+        False, description="The site's reference scene: what the analysis compares new scenes with."
+    )
+    time_precision: Literal["minute", "hour", "day"] = Field(
+        "minute", description="How exactly `datetime` is known (a report may give the day only)."
+    )
     provider: str
     licence: str
     description: str = ""
@@ -70,15 +78,19 @@ class Scene(BaseModel):
 
 
 class Catalog:
-    """Scenes in SQLite; one short connection per call, so threads and workers can share the file."""
+    """Scenes and sites in SQLite; one short connection per call, so threads and workers share the file.
 
-    def __init__(self, database: Path, data_dir: Path) -> None:
+    ``default_sites`` (the sites file) seeds the sites the first time the catalog is opened with it.
+    """
+
+    def __init__(self, database: Path, data_dir: Path, default_sites: Path | None = None) -> None:
         self.database = Path(database)
         self.data_dir = Path(data_dir)
         self.database.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
+        self.sites = SiteRegistry(self._connect, default_sites)
         self._record_band_layout()
 
     def _record_band_layout(self) -> None:

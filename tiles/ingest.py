@@ -258,6 +258,7 @@ class Registration:
     site: str | None = None
     scene_id: str | None = None
     when: datetime | None = None
+    baseline: bool = False
 
     def check_site(self) -> None:
         """An unknown ``site`` is refused before any file is read or written."""
@@ -280,7 +281,7 @@ class Registration:
             data_dir=self.catalog.data_dir,
             site=self.site,
             version=version,
-        )
+        ).model_copy(update={"baseline": self.baseline})
 
 
 def ingest_file(
