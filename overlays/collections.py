@@ -13,7 +13,7 @@ from shapely.geometry import box, mapping, shape
 
 from overlays.errors import FeatureNotFound
 from overlays.scenes import SceneIndex
-from overlays.sites import SiteInfo
+from overlays.sites import SiteIndex
 from overlays.store import FILTERABLE, ObservationStore, Query
 from overlays.tracks import build_tracks
 
@@ -192,7 +192,7 @@ class Sites:
     writable = False
     filters: tuple[str, ...] = ("site",)
 
-    def __init__(self, sites: dict[str, SiteInfo]) -> None:
+    def __init__(self, sites: SiteIndex) -> None:
         self.sites = sites
 
     def _all(self) -> list[dict[str, Any]]:
@@ -209,7 +209,7 @@ class Sites:
                     "baselines": [b.model_dump() for b in s.baselines],
                 },
             }
-            for s in self.sites.values()
+            for s in self.sites.all()
         ]
 
     def features(self, q: Query) -> tuple[list[dict[str, Any]], int]:

@@ -1,16 +1,17 @@
-"""FastAPI dependencies of the sightings API: the store, the scene index, a parsed items query.
+"""FastAPI dependencies of the sightings API: the store, the scene and site indexes, an items query.
 
-The composition root opens the store and the scene index in its lifespan and keeps them on
+The composition root opens the store and the scene and site indexes in its lifespan and keeps them on
 ``app.state``; these are the only functions that read them there (tipg's ``CollectionParams`` style).
 """
 
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Depends, Query, Request
 
 from overlays.params import MAX_LIMIT, MAX_OFFSET, parse_query
 from overlays.preconditions import IfMatch, parse_if_match
 from overlays.scenes import SceneIndex
+from overlays.sites import SiteIndex
 from overlays.store import ObservationStore
 from overlays.store import Query as StoreQuery
 
@@ -23,6 +24,14 @@ def get_store(request: Request) -> ObservationStore:
 def get_scene_index(request: Request) -> SceneIndex:
     """The imagery catalog, as the sightings side sees it."""
     return request.app.state.scene_index  # type: ignore[no-any-return]
+
+
+def get_site_index(request: Request) -> SiteIndex:
+    """The catalog's sites, as the sightings side sees them."""
+    return request.app.state.site_index  # type: ignore[no-any-return]
+
+
+SiteLookup = Annotated[SiteIndex, Depends(get_site_index)]
 
 
 def if_match(request: Request) -> IfMatch | None:

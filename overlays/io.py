@@ -11,7 +11,7 @@ from shapely.geometry import shape
 from overlays.errors import InvalidObservation, OverlaysError
 from overlays.models import ObservationIn
 from overlays.scenes import SceneIndex
-from overlays.sites import SiteInfo
+from overlays.sites import SiteIndex
 from overlays.store import ObservationStore, Query
 from overlays.validate import check_feature
 
@@ -44,7 +44,7 @@ class ImportFailed(OverlaysError):
 
 
 def read_features(
-    path: Path, sites: dict[str, SiteInfo], scenes: SceneIndex
+    path: Path, sites: SiteIndex, scenes: SceneIndex
 ) -> list[tuple[str | None, ObservationIn]]:
     """Parse and check every feature of a GeoJSON file; the first bad one stops everything."""
     try:

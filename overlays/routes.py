@@ -25,13 +25,13 @@ from overlays.collections import (
     Sites,
     Tracks,
 )
-from overlays.dependencies import get_scene_index, get_store, items_query
+from overlays.dependencies import SiteLookup, get_scene_index, get_store, items_query
 from overlays.errors import CollectionNotFound, InvalidQuery
 from overlays.kinds import kinds_doc
 from overlays.models import KINDS, ObservationProps
 from overlays.params import parse_datetime, parse_kind
 from overlays.scenes import SceneIndex
-from overlays.sites import SiteInfo
+from overlays.sites import SiteIndex, SiteInfo
 from overlays.store import ObservationStore
 from overlays.store import Query as StoreQuery
 from overlays.writes import WriteRoutes
@@ -57,9 +57,8 @@ def link(href: Any, rel: str, media: str, title: str | None = None) -> dict[str,
 
 @dataclass
 class FeaturesAPI(WriteRoutes):
-    """The /api routes over the store, the sites and the scene index."""
+    """The /api routes over the store, the site index and the scene index."""
 
-    sites: dict[str, SiteInfo]
     api_key: str | None = None
     write_rate: int = 0  # writes per minute per API key; 0: no limit
     router: APIRouter = field(
@@ -82,12 +81,11 @@ class FeaturesAPI(WriteRoutes):
         self.register_write_routes()
 
     def _collection_dependency(self) -> Any:
-        sites = self.sites
-
         def collection(
             cid: CollectionId,
             store: Annotated[ObservationStore, Depends(get_store)],
             scenes: Annotated[SceneIndex, Depends(get_scene_index)],
+            sites: SiteLookup,
         ) -> Collection:
             """The collection the path names (404 otherwise)."""
             if cid == "observations":
@@ -102,15 +100,18 @@ class FeaturesAPI(WriteRoutes):
 
         return collection
 
-    def known_site(self, site: str) -> SiteInfo:
+    @staticmethod
+    def known_site(sites: SiteIndex, site: str) -> SiteInfo:
         """The site a query names; an unknown one is a 400 naming the known ones."""
-        if site not in self.sites:
-            raise InvalidQuery(f"site: unknown site '{site}'; known: {', '.join(self.sites)}")
-        return self.sites[site]
+        info = sites.get(site)
+        if info is None:
+            known = ", ".join(s.id for s in sites.all())
+            raise InvalidQuery(f"site: unknown site '{site}'; known: {known}")
+        return info
 
-    def collection_doc(self, request: Request, c: Collection) -> dict[str, Any]:
-        """A collection's metadata, with its links and extent."""
-        boxes = [s.bbox for s in self.sites.values()]
+    def collection_doc(self, request: Request, c: Collection, sites: SiteIndex) -> dict[str, Any]:
+        """A collection's metadata, with its links and extent (that of the sites; the world without)."""
+        boxes = [s.bbox for s in sites.all()] or [(-180.0, -90.0, 180.0, 90.0)]
         url = request.url_for
         doc: dict[str, Any] = {
             "id": c.id,
@@ -208,14 +209,15 @@ class FeaturesAPI(WriteRoutes):
             request: Request,
             store: Annotated[ObservationStore, Depends(get_store)],
             scenes: Annotated[SceneIndex, Depends(get_scene_index)],
+            sites: SiteLookup,
             f: str | None = None,
         ) -> Response:
-            every = [self.collection(cid, store, scenes) for cid in COLLECTIONS]
+            every = [self.collection(cid, store, scenes, sites) for cid in COLLECTIONS]
             doc = {
                 "links": [
                     link(request.url_for("features:collections"), "self", "application/json")
                 ],
-                "collections": [self.collection_doc(request, c) for c in every],
+                "collections": [self.collection_doc(request, c, sites) for c in every],
             }
             return respond(request, doc, "Collections", geo=False, f=f)
 
@@ -231,9 +233,10 @@ class FeaturesAPI(WriteRoutes):
         def collection(
             request: Request,
             c: Annotated[Collection, Depends(self.collection)],
+            sites: SiteLookup,
             f: str | None = None,
         ) -> Response:
-            return respond(request, self.collection_doc(request, c), c.id, geo=False, f=f)
+            return respond(request, self.collection_doc(request, c, sites), c.id, geo=False, f=f)
 
     def queryables(self) -> None:
         """GET /api/collections/{cid}/queryables: the filters each collection applies."""
@@ -316,10 +319,11 @@ class FeaturesAPI(WriteRoutes):
             request: Request,
             c: Annotated[Collection, Depends(self.collection)],
             q: Annotated[StoreQuery, Depends(items_query)],
+            sites: SiteLookup,
             f: str | None = None,
         ) -> Response:
             if "site" in q.equals:
-                self.known_site(q.equals["site"])
+                self.known_site(sites, q.equals["site"])
             features, matched = c.features(q)
             for feature in features:
                 href = request.url_for("features:item", cid=c.id, fid=str(feature["id"]))
@@ -379,6 +383,7 @@ class FeaturesAPI(WriteRoutes):
         )
         def activity(
             store: Annotated[ObservationStore, Depends(get_store)],
+            sites: SiteLookup,
             site: str,
             kind: Annotated[
                 str | None,
@@ -390,7 +395,7 @@ class FeaturesAPI(WriteRoutes):
             interval: Interval = "day",
             datetime: str | None = None,
         ) -> Activity:
-            info = self.known_site(site)
+            info = self.known_site(sites, site)
             wanted = parse_kind(kind)
             start, end = parse_datetime(datetime)
             equals = {"site": site} | ({"kind": wanted} if wanted else {})

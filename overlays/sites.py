@@ -1,8 +1,9 @@
-"""Sites as the sightings side needs them: id, name, bbox (to check positions) and baselines."""
+"""Sites as the sightings side needs them: id, name, bbox (to check positions) and baselines.
 
-import json
-from pathlib import Path
-from typing import Any
+Sites are data in the imagery catalog; the composition root adapts it to ``SiteIndex``.
+"""
+
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -54,7 +55,13 @@ class SiteInfo(BaseModel):
         )
 
 
-def load_sites(path: Path) -> dict[str, SiteInfo]:
-    """Read the one sites file (tumen/sites.json)."""
-    doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {s["id"]: SiteInfo.model_validate(s) for s in doc["sites"]}
+class SiteIndex(Protocol):
+    """Site look-ups the sightings API needs; the composition root adapts the catalog to it."""
+
+    def get(self, site_id: str) -> SiteInfo | None:
+        """The site with that id, or None when the catalog has none (any more)."""
+        ...
+
+    def all(self) -> list[SiteInfo]:
+        """Every site, in the catalog's order."""
+        ...

@@ -8,10 +8,10 @@ from shapely.geometry import shape
 from overlays.errors import InvalidObservation
 from overlays.models import ObservationIn, ObservationProps
 from overlays.scenes import SceneIndex
-from overlays.sites import SiteInfo
+from overlays.sites import SiteIndex
 
 
-def check_feature(doc: Any, sites: dict[str, SiteInfo], scenes: SceneIndex) -> ObservationIn:
+def check_feature(doc: Any, sites: SiteIndex, scenes: SceneIndex) -> ObservationIn:
     """Parse and check one Feature; the error names the field (used by the API and the importer)."""
     if not isinstance(doc, dict) or doc.get("type") != "Feature":
         raise InvalidObservation("body: expected a GeoJSON Feature")
@@ -27,7 +27,8 @@ def check_feature(doc: Any, sites: dict[str, SiteInfo], scenes: SceneIndex) -> O
     site = sites.get(props.site)
     if site is None:
         raise InvalidObservation(
-            f"properties.site: unknown site '{props.site}'; known: {', '.join(sites)}"
+            f"properties.site: unknown site '{props.site}'; "
+            f"known: {', '.join(s.id for s in sites.all())}"
         )
     bounds = shape(feature.geometry.model_dump()).bounds  # type: ignore[union-attr]
     if not site.contains(bounds):

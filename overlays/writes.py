@@ -23,19 +23,18 @@ from overlays.api import (
     write_errors,
 )
 from overlays.collections import Collection
-from overlays.dependencies import get_scene_index, get_store, if_match
+from overlays.dependencies import SiteLookup, get_scene_index, get_store, if_match
 from overlays.errors import InvalidObservation, InvalidQuery, ReadOnlyCollection, WriteForbidden
 from overlays.models import ObservationIn, StoredObservation
 from overlays.preconditions import IfMatch
 from overlays.ratelimit import WriteBudget
 from overlays.scenes import SceneIndex
+from overlays.sites import SiteIndex
 from overlays.store import ObservationStore
 from overlays.validate import check_feature
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
-
-    from overlays.sites import SiteInfo
 
 Store = Annotated[ObservationStore, Depends(get_store)]
 Scenes = Annotated[SceneIndex, Depends(get_scene_index)]
@@ -95,7 +94,6 @@ class WriteRoutes:
     """POST, PUT, PATCH, DELETE on observations, and each sighting's history."""
 
     router: "APIRouter"
-    sites: "dict[str, SiteInfo]"
     api_key: str | None
     write_rate: int
     collection: Any  # the collection dependency of FeaturesAPI
@@ -140,9 +138,10 @@ class WriteRoutes:
 
         return writable
 
-    def validate(self, doc: Any, scenes: SceneIndex) -> ObservationIn:
+    @staticmethod
+    def validate(doc: Any, sites: SiteIndex, scenes: SceneIndex) -> ObservationIn:
         """A sighting that meets every rule (422 naming the field otherwise)."""
-        return check_feature(doc, self.sites, scenes)
+        return check_feature(doc, sites, scenes)
 
     def history(self) -> None:
         """GET …/items/{fid}/history."""
@@ -179,8 +178,9 @@ class WriteRoutes:
             c: Annotated[Collection, Depends(self.writable)],
             store: Store,
             scenes: Scenes,
+            sites: SiteLookup,
         ) -> Response:
-            feature = self.validate(await read_body(request), scenes)
+            feature = self.validate(await read_body(request), sites, scenes)
             stored = store.create(feature, actor=actor)
             location = request.url_for("features:item", cid=c.id, fid=stored.id)
             # Sent as "location"; tumen.http_protocol spells it "Location" for QGIS <= 3.40.6.
@@ -209,8 +209,9 @@ class WriteRoutes:
             t: Annotated[Target, Depends(target)],
             store: Store,
             scenes: Scenes,
+            sites: SiteLookup,
         ) -> Response:
-            feature = self.validate(await read_body(request), scenes)
+            feature = self.validate(await read_body(request), sites, scenes)
             return saved(store.replace(t.current.id, feature, actor=actor, if_version=t.expected))
 
     def patch(self) -> None:
@@ -231,11 +232,12 @@ class WriteRoutes:
             t: Annotated[Target, Depends(target)],
             store: Store,
             scenes: Scenes,
+            sites: SiteLookup,
         ) -> Response:
             body = await read_body(request)
             if not isinstance(body, dict):
                 raise InvalidObservation("body: a merge patch is a JSON object")
-            feature = self.validate(merge(t.current.feature(), body), scenes)
+            feature = self.validate(merge(t.current.feature(), body), sites, scenes)
             return saved(store.patch(t.current.id, feature, actor=actor, if_version=t.expected))
 
     def delete(self) -> None:

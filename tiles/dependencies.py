@@ -8,7 +8,7 @@ opens the catalog and resolver in its lifespan; the ``get_*`` functions here are
 ``app.state``.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path as Path_
 from typing import Annotated
@@ -33,19 +33,21 @@ async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog  # type: ignore[no-any-return]
 
 
-async def get_sites(request: Request) -> dict[str, Site]:
-    """The sites the app loaded from the sites file."""
-    return request.app.state.sites  # type: ignore[no-any-return]
-
-
 async def get_resolver(request: Request) -> SceneResolver:
     """The memoised scene look-ups the app opened in its lifespan."""
     return request.app.state.resolver  # type: ignore[no-any-return]
 
 
+async def get_sites(
+    resolver: Annotated[SceneResolver, Depends(get_resolver)],
+) -> Mapping[str, Site]:
+    """The catalog's sites as they are now (re-read only after the catalog file changed)."""
+    return resolver.sites()
+
+
 async def known_site(
     site_id: Annotated[str, Path(description="A site id from /sites.")],
-    sites: Annotated[dict[str, Site], Depends(get_sites)],
+    sites: Annotated[Mapping[str, Site], Depends(get_sites)],
 ) -> Site:
     """The site a path names (404 naming the known ones otherwise)."""
     if site_id not in sites:

@@ -26,10 +26,30 @@ class SceneNotFound(TilesError):
 
 
 class SiteNotFound(TilesError):
-    """A site id that is not in the sites file."""
+    """A site id that is not in the catalog."""
 
     def __init__(self, site_id: str, known: list[str]) -> None:
         super().__init__(f"site '{site_id}' is unknown; known sites: {', '.join(sorted(known))}")
+        self.site_id = site_id
+
+
+class InvalidSite(TilesError):
+    """A site document (or its reference layers) that breaks a rule; the message names the field."""
+
+
+class SiteExists(TilesError):
+    """A site added under an id the catalog already has."""
+
+    def __init__(self, site_id: str) -> None:
+        super().__init__(f"site '{site_id}' already exists; remove it first or choose another id")
+        self.site_id = site_id
+
+
+class SiteInUse(TilesError):
+    """A site that scenes or sightings still name cannot be removed."""
+
+    def __init__(self, site_id: str, uses: list[str]) -> None:
+        super().__init__(f"site '{site_id}' is in use by {' and '.join(uses)}; remove those first")
         self.site_id = site_id
 
 

@@ -1,20 +1,24 @@
-"""Scene look-ups for the hot tile path, cached until the catalog file changes (any process)."""
+"""Scene and site look-ups for the request path, cached until the catalog file changes (any process)."""
 
 import sqlite3
 import threading
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from tiles.catalog import Catalog, Scene
+from tiles.sites import Site, parse_site
 
 
 class SceneResolver:
-    """Memoises ``Catalog.get`` and ``Catalog.at``; SQLite's ``data_version`` says when to forget.
+    """Memoises ``Catalog.get``, ``Catalog.at`` and the sites; SQLite's ``data_version`` says when to forget.
 
     It resolves a request's scene id, or site and time, to a ``Scene``; where that scene's pixels are
     read from is ``Catalog.location`` (a path or a URL), its file on this machine ``Catalog.local_path``.
 
     ``PRAGMA data_version`` on a long-lived connection changes whenever another connection (another
-    worker, the CLI re-ingesting a scene) commits, so every worker sees re-ingests at once.
+    worker, the CLI re-ingesting a scene or adding a site) commits, so every worker sees the change
+    at once, and a request costs one PRAGMA while nothing changed.
     """
 
     def __init__(self, catalog: Catalog) -> None:
@@ -23,13 +27,32 @@ class SceneResolver:
         self._lock = threading.Lock()
         self._version = -1
         self._memo: dict[tuple[str, str, float | None], Scene] = {}
+        self._site_documents: dict[str, dict[str, Any]] | None = None
+        self._sites: tuple[Mapping[str, Any], dict[str, Site]] | None = None
 
     def _fresh(self) -> None:
         with self._lock:
             version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
             if version != self._version:
                 self._memo.clear()
+                self._site_documents = self._sites = None
                 self._version = version
+
+    def site_documents(self) -> Mapping[str, Mapping[str, Any]]:
+        """Every site's document (one object until the catalog changes; do not modify it)."""
+        self._fresh()
+        documents = self._site_documents
+        if documents is None:
+            documents = self._site_documents = self.catalog.sites.documents()
+        return documents
+
+    def sites(self) -> Mapping[str, Site]:
+        """Every site by id, in the catalog's order."""
+        documents = self.site_documents()
+        parsed = self._sites
+        if parsed is None or parsed[0] is not documents:  # parsed from the documents of now
+            parsed = self._sites = (documents, {sid: parse_site(d) for sid, d in documents.items()})
+        return parsed[1]
 
     def get(self, scene_id: str) -> Scene:
         """The scene with that id (SceneNotFound otherwise)."""

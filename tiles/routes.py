@@ -1,5 +1,6 @@
 """Catalog routes: scenes as STAC, site calendars, the time-aware WMTS, and the tile route families."""
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -67,7 +68,7 @@ def catalog_router() -> APIRouter:
     def list_scenes(
         request: Request,
         catalog: Annotated[Catalog, Depends(get_catalog)],
-        sites: Annotated[dict[str, Site], Depends(get_sites)],
+        sites: Annotated[Mapping[str, Site], Depends(get_sites)],
         site: Annotated[str | None, Query(description="Only scenes covering this site.")] = None,
     ) -> Response:
         """Every scene as a STAC ItemCollection, in time order."""
@@ -124,10 +125,10 @@ def catalog_router() -> APIRouter:
 
     @router.get("/sites", tags=["Sites"])
     def list_sites(
-        sites: Annotated[dict[str, Site], Depends(get_sites)],
+        sites: Annotated[Mapping[str, Site], Depends(get_sites)],
     ) -> dict[str, Any]:
-        """The watched sites with their names and bboxes."""
-        return {"sites": [s.model_dump() for s in sites.values()]}
+        """The watched sites with their names and bboxes (and reference layers where drawn)."""
+        return {"sites": [s.model_dump(mode="json", exclude_none=True) for s in sites.values()]}
 
     @router.get("/sites/{site_id}/calendar", tags=["Sites"], responses=UNKNOWN_SITE)
     def calendar(
@@ -167,7 +168,7 @@ def catalog_router() -> APIRouter:
     def wmts(
         request: Request,
         catalog: Annotated[Catalog, Depends(get_catalog)],
-        sites: Annotated[dict[str, Site], Depends(get_sites)],
+        sites: Annotated[Mapping[str, Site], Depends(get_sites)],
         datetime: Annotated[
             str | None,
             Query(

@@ -8,7 +8,6 @@ from fastapi import FastAPI
 
 from overlays.errors import STATUS_CODES as OVERLAYS_STATUS_CODES
 from overlays.routes import FeaturesAPI
-from overlays.sites import load_sites as load_overlay_sites
 from overlays.sqlite_store import SQLiteStore
 from tiles.archive import Archives
 from tiles.catalog import Catalog
@@ -17,7 +16,6 @@ from tiles.errors import STATUS_CODES as TILES_STATUS_CODES
 from tiles.reader import configure_gdal, limit_malloc_arenas
 from tiles.resolve import SceneResolver
 from tiles.routes import add_imagery_routes
-from tiles.sites import load_sites
 from tumen import __version__
 from tumen.connect import qgis_router
 from tumen.errors import add_exception_handlers, document_errors
@@ -26,6 +24,7 @@ from tumen.limits import RequestLimits
 from tumen.report import report_router
 from tumen.scene_index import CatalogScenes
 from tumen.settings import Settings
+from tumen.site_index import CatalogSites
 from tumen.web import add_map
 
 
@@ -38,12 +37,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_gdal(settings.gdal_cache_mb)
         limit_malloc_arenas(settings.malloc_arenas)
-        app.state.catalog = Catalog(settings.database, settings.data_dir)
+        # The catalog holds the sites too; the sites file seeds them once.
+        app.state.catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
         app.state.resolver = SceneResolver(app.state.catalog)
         app.state.archives = Archives(settings.baked_dir)
         app.state.store = SQLiteStore(settings.database)
         # The sightings side sees the catalog only through this narrow, memoised index.
         app.state.scene_index = CatalogScenes(app.state.catalog, app.state.resolver)
+        app.state.site_index = CatalogSites(app.state.resolver.site_documents)
         yield
         app.state.archives.close()
         app.state.resolver.close()
@@ -55,12 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.sites = load_sites(settings.sites_file)
 
     add_exception_handlers(app, {**TILES_STATUS_CODES, **OVERLAYS_STATUS_CODES})
     add_imagery_routes(app, max_part_px=settings.max_part_px)
     features = FeaturesAPI(
-        sites=load_overlay_sites(settings.sites_file),
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
         write_rate=settings.write_rate,
     )

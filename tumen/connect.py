@@ -1,5 +1,6 @@
 """`GET /qgis`: the URLs a GIS user pastes, per site, with one-line instructions for QGIS and GDAL."""
 
+from collections.abc import Mapping
 from html import escape
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -15,7 +16,7 @@ from tiles.wmts import wmts_time
 
 
 def connection_info(
-    base: str, sites: dict[str, Any], times: dict[str, list[str]], formats: dict[str, str]
+    base: str, sites: Mapping[str, Site], times: dict[str, list[str]], formats: dict[str, str]
 ) -> dict[str, Any]:
     """For each site: XYZ template, WMTS URL + layer + times, OAPIF URL, and how to use each."""
     wmts = f"{base}/wmts/WMTSCapabilities.xml"
@@ -84,7 +85,7 @@ def qgis_router() -> APIRouter:
     def qgis(
         request: Request,
         catalog: Annotated[Catalog, Depends(get_catalog)],
-        sites: Annotated[dict[str, Site], Depends(get_sites)],
+        sites: Annotated[Mapping[str, Site], Depends(get_sites)],
         f: Annotated[str, Query(pattern="^(html|json)$")] = "html",
     ) -> Response:
         """How to add tumen to QGIS or read it with GDAL, per site."""

@@ -247,7 +247,7 @@ def report_router(max_km2: float) -> APIRouter:
         bbox: Annotated[str, Query(description="minlon,minlat,maxlon,maxlat")],
         catalog: Annotated[Catalog, Depends(get_catalog)],
         store: Annotated[ObservationStore, Depends(get_store)],
-        sites: Annotated[dict[str, Site], Depends(get_sites)],
+        sites: Annotated[Mapping[str, Site], Depends(get_sites)],
         datetime: Annotated[
             str | None, Query(description="the scene current then; default latest")
         ] = None,

@@ -1,4 +1,4 @@
-"""The ``tumen`` command: serve, build the demo, list, ingest and bake scenes, sightings, reports.
+"""The ``tumen`` command: serve, build the demo, scenes, sites, sightings, reports.
 
 The commands live by group in this package's modules and are registered here, in help order. The
 settings are read once, by the callback; a domain error becomes ``error: …`` and exit code 2 in one
@@ -13,6 +13,7 @@ from tumen.cli.report import report
 from tumen.cli.scenes import ingest, scenes_list, scenes_rm
 from tumen.cli.serve import demo, serve
 from tumen.cli.sightings import sightings_export, sightings_import
+from tumen.cli.sites import sites_add, sites_list, sites_references, sites_rm
 from tumen.cli.stac import stac_ingest, stac_search
 from tumen.settings import Settings
 
@@ -22,7 +23,9 @@ app = typer.Typer(
 scenes_app = typer.Typer(help="The scenes catalog.")
 stac_app = typer.Typer(help="Find imagery in STAC catalogs and register it.")
 sightings_app = typer.Typer(help="The sightings (observations).")
+sites_app = typer.Typer(help="The watched sites (kept in the catalog; tumen/sites.json seeds it).")
 app.add_typer(scenes_app, name="scenes")
+app.add_typer(sites_app, name="sites")
 app.add_typer(stac_app, name="stac")
 app.add_typer(sightings_app, name="sightings")
 
@@ -42,6 +45,10 @@ app.command("export-tiles")(export_tiles_cmd)
 app.command()(ingest)
 stac_app.command("search")(stac_search)
 stac_app.command("ingest")(stac_ingest)
+sites_app.command("add")(sites_add)
+sites_app.command("list")(sites_list)
+sites_app.command("rm")(sites_rm)
+sites_app.command("references")(sites_references)
 sightings_app.command("import")(sightings_import)
 sightings_app.command("export")(sightings_export)
 app.command()(report)

@@ -46,6 +46,6 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 
 def catalog_of(ctx: typer.Context) -> Catalog:
-    """The scenes catalog of this run's data dir."""
+    """The catalog (scenes and sites) of this run's data dir; the sites file seeds its sites once."""
     settings = settings_of(ctx)
-    return Catalog(settings.database, settings.data_dir)
+    return Catalog(settings.database, settings.data_dir, settings.sites_file)

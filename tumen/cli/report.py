@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from tiles.sites import load_sites
 from tumen.cli.common import catalog_of, console, settings_of
 
 
@@ -24,13 +23,13 @@ def report(
     from tiles.times import parse_datetime
     from tumen.report import build_report
 
-    settings = settings_of(ctx)
+    settings, catalog = settings_of(ctx), catalog_of(ctx)
     area = parse_bbox(bbox)
     assert area is not None
     made = build_report(
-        catalog_of(ctx),
+        catalog,
         SQLiteStore(settings.database),
-        load_sites(settings.sites_file),
+        catalog.sites.all(),
         site,
         area,
         parse_datetime(when),

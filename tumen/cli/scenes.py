@@ -12,7 +12,6 @@ from tiles.catalog import Scene
 from tiles.errors import IngestError
 from tiles.ingest import Registration, ingest_file, link_remote
 from tiles.remote import download, is_remote
-from tiles.sites import load_sites
 from tumen.cli.bake import bake_scenes
 from tumen.cli.common import catalog_of, console, settings_of
 from tumen.settings import Settings
@@ -109,9 +108,10 @@ def ingest(
         acquired = datetime.fromisoformat(when) if when else None
     except ValueError as exc:
         raise IngestError(f"--datetime '{when}' is not ISO 8601") from exc
+    catalog = catalog_of(ctx)
     registration = Registration(
-        catalog=catalog_of(ctx),
-        sites=load_sites(settings.sites_file),
+        catalog=catalog,
+        sites=catalog.sites.all(),
         provider=source,
         licence=licence,
         description=description,

@@ -14,16 +14,14 @@ def sightings_import(
 ) -> None:
     """Add every sighting of a file, or none: the first bad feature is named and nothing is written."""
     from overlays.io import ImportFailed, read_features
-    from overlays.sites import load_sites as load_overlay_sites
     from overlays.sqlite_store import SQLiteStore
     from tumen.scene_index import CatalogScenes
+    from tumen.site_index import CatalogSites
 
-    settings = settings_of(ctx)
+    settings, catalog = settings_of(ctx), catalog_of(ctx)
     if not file.is_file():
         raise ImportFailed(f"{file}: no such file")
-    features = read_features(
-        file, load_overlay_sites(settings.sites_file), CatalogScenes(catalog_of(ctx))
-    )
+    features = read_features(file, CatalogSites(catalog.sites.documents), CatalogScenes(catalog))
     n = SQLiteStore(settings.database).create_many(features, actor=f"import:{file.name}")
     console.print(f"imported {n} sightings from {file}")
 

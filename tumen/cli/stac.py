@@ -6,7 +6,6 @@ import typer
 from rich.table import Table
 
 from tiles.ingest import Registration
-from tiles.sites import load_sites
 from tumen.cli.bake import bake_scenes
 from tumen.cli.common import CommandRefused, catalog_of, console, settings_of
 from tumen.cli.scenes import register_raster
@@ -23,7 +22,7 @@ def stac_search(
     """List the items over a site in a time range: date, gsd, cloud cover and which sites they cover."""
     from tiles.stac_source import search
 
-    sites = load_sites(settings_of(ctx).sites_file)
+    sites = catalog_of(ctx).sites.all()
     if site not in sites:
         raise CommandRefused(f"unknown site '{site}'; known: {', '.join(sites)}")
     try:
@@ -69,7 +68,7 @@ def stac_ingest(
     facts = item_facts(stac_item)
     registration = Registration(
         catalog=catalog,
-        sites=load_sites(settings.sites_file),
+        sites=catalog.sites.all(),
         provider=facts["provider"],
         licence=facts["licence"],
         description=facts["description"],
