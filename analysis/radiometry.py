@@ -1,0 +1,139 @@
+"""Radiometry: make the baseline look like the scene (histogram matching), find cloud and haze."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+
+def matching_luts(scene: np.ndarray, baseline: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per band, a 256-entry table taking a baseline value to the scene value at the same place.
+
+    ``scene`` and ``baseline`` are (3, H, W) uint8 on the same grid; only pixels where ``mask`` is
+    True count. For each baseline level the table holds the median scene value of the pixels at
+    that level (pixel pairs, so what changed between the dates is outvoted by what did not), made
+    non-decreasing and filled between levels. Returns (3, 256) float32:
+    ``lut[b][baseline[b]]`` is the baseline in the scene's radiometry.
+    """
+    luts = np.empty((scene.shape[0], 256), dtype="float32")
+    for band in range(scene.shape[0]):
+        luts[band] = _conditional_median(baseline[band][mask], scene[band][mask])
+    return luts
+
+
+def _conditional_median(x: np.ndarray, y: np.ndarray, min_count: int = 25) -> np.ndarray:
+    levels = np.arange(256, dtype="float64")
+    if x.size < min_count:
+        return levels.astype("float32")
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], y[order].astype("float64")
+    counts = np.bincount(xs, minlength=256)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    known = counts >= min_count
+    med = np.array(
+        [np.median(ys[s:e]) if k else 0.0 for s, e, k in zip(starts, ends, known, strict=True)]
+    )
+    if not known.any():
+        return levels.astype("float32")
+    lut = _monotone(med[known], counts[known].astype("float64"))
+    # Levels seen too rarely: interpolate; beyond the seen range, keep the slope of the ends.
+    xk = levels[known]
+    out = np.interp(levels, xk, lut)
+    lo, hi = xk[0], xk[-1]
+    out[levels < lo] = lut[0] - (lo - levels[levels < lo])
+    out[levels > hi] = lut[-1] + (levels[levels > hi] - hi)
+    return out.astype("float32")
+
+
+def _monotone(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted least-squares non-decreasing fit (pool adjacent violators)."""
+    blocks: list[list[float]] = []  # [value, weight, size]
+    for v, w in zip(values, weights, strict=True):
+        blocks.append([float(v), float(w), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            v2, w2, n2 = blocks.pop()
+            v1, w1, n1 = blocks.pop()
+            blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
+    return np.concatenate([np.full(int(n), v) for v, _, n in blocks])
+
+
+def contrast(gray: np.ndarray, mask: np.ndarray) -> float:
+    """The 2–98 percentile spread of a grey image over ``mask`` (its global contrast)."""
+    values = gray[mask]
+    if values.size == 0:
+        return 0.0
+    lo, hi = np.percentile(values, [2, 98])
+    return float(hi - lo)
+
+
+@dataclass
+class Cloud:
+    """Cloud found on the scene: a pixel mask and the share of the valid area it covers."""
+
+    mask: np.ndarray
+    fraction: float
+
+
+def find_cloud(
+    scene: np.ndarray, baseline: np.ndarray, luts: np.ndarray, valid: np.ndarray, gsd: float
+) -> Cloud:
+    """Large, soft regions where the scene is the baseline washed towards white, with less texture.
+
+    Works on blocks of about 2 m. A pixel is cloud-like when every band moved towards white by
+    about the same fraction (``alpha``), the scene is brighter and its texture weaker than the
+    baseline's; cloud is a large connected region of such pixels (≥ 0.3 ha), grown over its soft
+    edge. White objects are small or crisp and stay out of it.
+    """
+    factor = max(1, round(2.0 / gsd))
+    s = _block_mean(scene.astype("float32"), factor)
+    b = _block_mean(baseline, factor)
+    levels = np.arange(256, dtype="float32")
+    b = np.stack([np.interp(b[i], levels, luts[i]) for i in range(b.shape[0])]).astype("float32")
+    v = _block_mean(valid.astype("float32")[None], factor)[0] > 0.99
+    headroom = np.maximum(255.0 - b, 8.0)
+    alpha_b = (s - b) / headroom
+    alpha = np.median(alpha_b, axis=0)
+    spread = alpha_b.max(axis=0) - alpha_b.min(axis=0)
+    brighter = s.mean(axis=0) - b.mean(axis=0)
+    tex_s = _texture(s.mean(axis=0))
+    tex_b = _texture(b.mean(axis=0))
+    whitish = (spread < 0.15 + 0.5 * np.abs(alpha)) & (brighter > 6.0) & v
+    core = whitish & (alpha > 0.25) & (tex_s < 0.8 * tex_b + 1.0)
+    soft = whitish & (alpha > 0.06)
+    labels, n = ndimage.label(soft)
+    if n == 0:
+        return Cloud(np.zeros(valid.shape, dtype=bool), 0.0)
+    block_m2 = (factor * gsd) ** 2
+    sizes = ndimage.sum_labels(core, labels, index=np.arange(1, n + 1))
+    area = ndimage.sum_labels(soft, labels, index=np.arange(1, n + 1))
+    keep = np.zeros(n + 1, dtype=bool)
+    keep[1:] = (sizes * block_m2 >= 3000.0) & (area * block_m2 >= 5000.0)
+    cloud_small = keep[labels]
+    if not cloud_small.any():
+        return Cloud(np.zeros(valid.shape, dtype=bool), 0.0)
+    grow = max(1, round(12.0 / (factor * gsd)))
+    cloud_small = ndimage.binary_dilation(cloud_small, iterations=grow)
+    mask = np.kron(cloud_small, np.ones((factor, factor), dtype=bool))
+    mask = _fit(mask, valid.shape) & valid
+    return Cloud(mask, float(mask.sum() / max(valid.sum(), 1)))
+
+
+def _texture(gray: np.ndarray) -> np.ndarray:
+    """Local standard deviation over 5 × 5 blocks."""
+    mean = ndimage.uniform_filter(gray, 5)
+    sq = ndimage.uniform_filter(gray * gray, 5)
+    return np.sqrt(np.maximum(sq - mean * mean, 0.0))  # type: ignore[no-any-return]
+
+
+def _block_mean(a: np.ndarray, factor: int) -> np.ndarray:
+    if factor == 1:
+        return a.astype("float32")
+    bands, h, w = a.shape
+    hh, ww = -(-h // factor) * factor, -(-w // factor) * factor
+    padded = np.pad(a, ((0, 0), (0, hh - h), (0, ww - w)), mode="edge")
+    return padded.reshape(bands, hh // factor, factor, ww // factor, factor).mean(axis=(2, 4))  # type: ignore[no-any-return]
+
+
+def _fit(mask: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    return mask[: shape[0], : shape[1]]
