@@ -30,7 +30,8 @@ def test_30_second_soak_has_no_error_and_flat_worker_memory(
     figures = json.loads(out.read_text())
     assert figures["error_total"] == 0
     assert len(figures["rss"]) == 2  # both uvicorn workers measured
-    # Flat: over the second half a filled cache no longer grows, a leak still does.
-    assert all(g < 5 for g in figures["late_growth_pct"].values())
+    # Flat: over the second half a filled cache no longer grows, a leak still does; a worker that
+    # warmed later than its sibling may still rise to the level its sibling holds, not past it.
+    assert all(figures["flat"].values()), figures
     assert figures["cache_ok"]
     assert run.returncode == 0
