@@ -16,6 +16,7 @@ const layers = { imagery: null, sightings: null, compareImagery: null, compareSi
 const renderers = {};
 let map;
 let swipe;
+let siteList = []; // the catalog's sites, as /sites listed them when the page loaded
 
 function tilesUrl(site, scene) {
   // The baked format is served from the archive; unbaked scenes render as PNG (transparent edges).
@@ -28,8 +29,9 @@ function dayWindow(scene) {
   return `${day}T00:00:00${offset}/${day}T23:59:59${offset}`;
 }
 
-function bounds(scene) {
-  const [w, s, e, n] = scene.bbox;
+// A scene's or a site's bbox as Leaflet bounds.
+function bounds(item) {
+  const [w, s, e, n] = item.bbox;
   return L.latLngBounds([s, w], [n, e]);
 }
 
@@ -123,7 +125,13 @@ async function loadSite(siteId, { fly = true } = {}) {
     );
   }
   document.getElementById("site").value = siteId;
-  if (fly && view.scenes.length) map.fitBounds(bounds(view.scenes[view.scenes.length - 1]).pad(-0.2));
+  if (fly) {
+    // The latest scene; a site with none yet (just added) is shown by its own bbox.
+    const latest = view.scenes[view.scenes.length - 1];
+    const site = siteList.find((s) => s.id === siteId);
+    if (latest) map.fitBounds(bounds(latest).pad(-0.2));
+    else if (site) map.fitBounds(bounds(site));
+  }
   const wanted = restored("date") || view.scenes[view.scenes.length - 1];
   if (wanted) await showScene(wanted);
   await showCompare(restored("compare") || null);
@@ -196,6 +204,7 @@ async function start() {
   });
   initKeyInput();
   const sites = await getJSON(urls.sites());
+  siteList = sites.sites;
   const select = document.getElementById("site");
   for (const s of sites.sites) select.append(el("option", { value: s.id }, s.name));
   select.addEventListener("change", () => {
@@ -215,7 +224,9 @@ async function start() {
     panel.hidden = !panel.hidden;
     if (!panel.hidden) showQgis(view.site).catch(report);
   });
-  const site = sites.sites.some((s) => s.id === view.wanted.site) ? view.wanted.site : "bridge";
+  // Sites are data: the one the URL asks for, else bridge, else the first the catalog has.
+  const ids = sites.sites.map((s) => s.id);
+  const site = [view.wanted.site, "bridge", ids[0]].find((id) => ids.includes(id));
   const place = wantedPlace();
   if (place) map.setView(place.center, place.zoom);
   await loadSite(site, { fly: !place });
