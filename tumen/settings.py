@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     )
     sites_file: Path = Field(
         PACKAGE_DIR / "sites.json",
-        description="The one file that names the sites and their bboxes.",
+        description="The default sites: seeded into the catalog the first time it is opened.",
     )
     web_dir: Path = Field(
         PACKAGE_DIR.parent / "web", description="The map page and its vendored JS."
