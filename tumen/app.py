@@ -17,8 +17,9 @@ from tiles.reader import configure_gdal, limit_malloc_arenas
 from tiles.resolve import SceneResolver
 from tiles.routes import add_imagery_routes
 from tumen import __version__
+from tumen.analysis_api import analysis_router
 from tumen.connect import qgis_router
-from tumen.errors import add_exception_handlers, document_errors
+from tumen.errors import AnalysisRefused, add_exception_handlers, document_errors
 from tumen.forwarded import ForwardedHeaders
 from tumen.limits import RequestLimits
 from tumen.report import report_router
@@ -57,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
 
-    add_exception_handlers(app, {**TILES_STATUS_CODES, **OVERLAYS_STATUS_CODES})
+    add_exception_handlers(
+        app, {**TILES_STATUS_CODES, **OVERLAYS_STATUS_CODES, AnalysisRefused: 400}
+    )
     add_imagery_routes(app, max_part_px=settings.max_part_px)
     features = FeaturesAPI(
         api_key=settings.api_key.get_secret_value() if settings.api_key else None,
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(qgis_router())
     app.include_router(report_router(settings.report_max_km2))
+    app.include_router(analysis_router(features.actor, settings.analysis_max_km2))
 
     @app.get("/healthz", tags=["Service"])
     def healthz() -> dict[str, str]:

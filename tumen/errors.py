@@ -21,6 +21,10 @@ BODY_ERRORS = {
 }
 
 
+class AnalysisRefused(Exception):
+    """An analysis that cannot run as asked (bad baseline, no overlap, too large); nothing changed."""
+
+
 class ErrorBody(BaseModel):
     """The body of every error tumen answers, on the imagery side and the sightings side alike."""
 

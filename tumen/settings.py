@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         description="Longest side of a bbox/feature crop; larger areas are downsampled.",
     )
     report_max_km2: float = Field(4.0, gt=0, description="Largest area of a report bundle.")
+    analysis_max_km2: float = Field(
+        25.0, gt=0, description="Largest area of one site the analysis reads from one scene."
+    )
     remote_timeout: float = Field(
         15.0, gt=0, description="Seconds to wait on a remote COG or STAC asset at ingest."
     )

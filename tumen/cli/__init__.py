@@ -7,6 +7,7 @@ place (``ReportingGroup``).
 
 import typer
 
+from tumen.cli.analyze import analyze
 from tumen.cli.bake import bake, export_tiles_cmd
 from tumen.cli.common import ReportingGroup
 from tumen.cli.report import report
@@ -52,6 +53,7 @@ sites_app.command("references")(sites_references)
 sightings_app.command("import")(sightings_import)
 sightings_app.command("export")(sightings_export)
 app.command()(report)
+app.command()(analyze)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 from overlays.errors import OverlaysError
 from tiles.catalog import Catalog
 from tiles.errors import TilesError
+from tumen.errors import AnalysisRefused
 from tumen.settings import Settings
 
 console = Console()
@@ -20,7 +21,12 @@ class CommandRefused(Exception):
 
 
 # What a command reports as one line and exit code 2; anything else is a bug and shows its traceback.
-REPORTED_ERRORS: tuple[type[Exception], ...] = (TilesError, OverlaysError, CommandRefused)
+REPORTED_ERRORS: tuple[type[Exception], ...] = (
+    TilesError,
+    OverlaysError,
+    CommandRefused,
+    AnalysisRefused,
+)
 EXIT_REFUSED = 2
 
 

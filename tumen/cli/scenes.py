@@ -12,6 +12,7 @@ from tiles.catalog import Scene
 from tiles.errors import IngestError
 from tiles.ingest import Registration, ingest_file, link_remote
 from tiles.remote import download, is_remote
+from tumen.cli.analyze import analyze_new_scene
 from tumen.cli.bake import bake_scenes
 from tumen.cli.common import catalog_of, console, settings_of
 from tumen.settings import Settings
@@ -101,6 +102,18 @@ def ingest(
             "--link/--copy", help="A URL: read it in place (--link) or download it (--copy)."
         ),
     ] = True,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline", help="The site's reference scene: what the analysis compares others with."
+        ),
+    ] = False,
+    run_analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analyze/--no-analyze", help="Find trains, ships and cargo on it afterwards."
+        ),
+    ] = True,
 ) -> None:
     """Convert a raster (GeoTIFF, JP2, 8/16-bit, any band count) to a COG and register it as a scene."""
     settings = settings_of(ctx)
@@ -118,8 +131,11 @@ def ingest(
         site=site,
         scene_id=scene_id,
         when=acquired,
+        baseline=baseline,
     )
     scene = register_raster(settings, file, registration, link=link)
     console.print(f"registered scene [bold]{scene.id}[/bold] covering {', '.join(scene.sites)}")
     if bake_tiles:
         bake_scenes(ctx, [scene])
+    if run_analysis:
+        analyze_new_scene(settings, registration.catalog, scene)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tumen.cli.bake import bake_scenes
-from tumen.cli.common import console, settings_of
+from tumen.cli.common import catalog_of, console, settings_of
 
 
 def serve(
@@ -75,12 +75,24 @@ def demo(
             "behind, so the map answers at once.",
         ),
     ] = False,
+    run_analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analyze/--no-analyze",
+            help="Find trains, ships and cargo on each scene drawn, as candidates beside the "
+            "reported sightings.",
+        ),
+    ] = True,
 ) -> None:
     """Build the synthetic demo data set (scenes drawn from the reported sightings)."""
-    from tumen.demo.build import build_demo
+    from tumen.cli.analyze import analyze_scenes
+    from tumen.demo.build import build_demo, demo_exists
 
     settings = settings_of(ctx)
+    drawn = force or not demo_exists(catalog_of(ctx))
     scenes = build_demo(settings, force=force, console=console)
+    if run_analysis and drawn:
+        analyze_scenes(settings, catalog_of(ctx), scenes, None)
     if bake_tiles:
         todo = [s for s in scenes if not s.is_baked]
         if todo:

@@ -121,6 +121,11 @@ def _draw_all(settings: Settings, catalog: Catalog, console: Console) -> list[Sc
                 description=spec.description(),
                 synthetic=True,
                 data_dir=settings.data_dir,
+            ).model_copy(
+                update={
+                    "baseline": spec.baseline,
+                    "time_precision": "day" if spec.day_only else "minute",
+                }
             )
             registered.append(catalog.add(_keep_baked(catalog, described)))
             progress.advance(task)

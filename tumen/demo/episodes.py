@@ -48,6 +48,8 @@ class DemoScene:
     objects: tuple[DrawnObject, ...] = field(default_factory=tuple)
     time_note: str = ""
     citations: tuple[tuple[str, str], ...] = ()  # (sighting, short source) of each drawn sighting
+    baseline: bool = False
+    day_only: bool = False
 
     def description(self) -> str:
         """The catalog description: says SYNTHETIC first, then what is drawn and from which report."""
@@ -209,6 +211,7 @@ class SceneSpec(BaseModel):
     datetime: str  # ISO 8601 with the offset the report gives (kept as written)
     footprint: Annotated[str, _known(FOOTPRINTS, "footprint")]
     world: Literal["border", "rajin"]
+    baseline: bool = False  # a reference for the analysis: the place with nothing reported on it
     shows: str = Field(min_length=1)
     objects: list[ObjectSpec] = []
     time_note: str = ""
@@ -264,6 +267,8 @@ class ScenesFile(BaseModel):
                 tuple(
                     (ref, self.citations[ref]) for ref in sorted({o.sighting for o in s.objects})
                 ),
+                s.baseline,
+                s.day_only,
             )
             for s in self.scenes
         ]
