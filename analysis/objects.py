@@ -49,11 +49,6 @@ def find_objects(ctx: Context, used: np.ndarray, references: References | None) 
         if ship is not None:
             ships.append(ship)
             continue
-        blob = _blob(mask, win, ctx.gsd)
-        train = _coarse_train(ctx, blob, mask, win)
-        if train is not None:
-            trains.append(train)
-            continue
         if ctx.gsd > 1.5:
             continue
         part = _cargo_part(ctx, mask, win)

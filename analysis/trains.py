@@ -1,297 +1,483 @@
-"""Trains: rail vehicles as pieces of the scene bounded by its colour edges, chained along an axis.
+"""Trains: runs of rail-vehicle width along straight lanes of change, split into wagons.
 
-Seeds are pieces of changed pixels split at the scene's edges; a seed counts only when the scene has
-an edge at both of its ends (a vehicle that left the baseline shows bare track there, with no end).
-Chains grow through unchanged pieces of vehicle shape too, so a train standing where a baseline train
-stood is found in full as long as part of it is new. Wagons are the pieces of a chain.
+Each elongated changed region defines a frame along its axis (extended 30 m at both ends). In that
+frame, lanes are peaks of the change summed along the axis; a lane of rail-vehicle width (2.2–4.6 m
+measured) holds a train where the change runs along it. Fragments closer than 16 m join, so a train
+standing partly where a baseline train stood is found in full. The run is then trimmed to where the
+*scene* differs from the bare lane beyond its ends (a train that left shows bare track). Wagons are
+told apart by the gaps between them: narrow dips of the scene's colour profile along the lane.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.signal import find_peaks
 from shapely.geometry import LineString
 
 from analysis.context import Context
 from analysis.models import Detection
 from analysis.shapes import Blob
 
-# Rail vehicles (metres): width 2.8–3.6 (measured: 2.2–4.4), wagons 10–25 long.
-WIDTH = (2.2, 4.4)
-MIN_PIECE = 4.0
-MAX_UNCHANGED_PIECE = 30.0
+WIDTH = (2.2, 4.6)  # measured width of a rail vehicle (2.8–3.6 m), with blur and edges
 WAGON = (10.0, 25.0)
-GAP = (-1.5, 3.5)
-LATERAL = 1.2
-COS_ANGLE = float(np.cos(np.radians(12)))
-ROI_PAD_M = 30.0
+MIN_RUN_M = 8.0
+JOIN_M = 16.0
+EXTEND_M = 30.0
+SIDE_M = 12.0
+LANE_SPACING_M = 3.5
 
 
 @dataclass
-class Piece:
-    """One vehicle-shaped piece of the scene, in map metres."""
+class Frame:
+    """Samples of the images on a grid along an axis: ``u`` along, ``v`` across, 1 px steps."""
 
-    blob: Blob
-    seed: bool
-    centre: np.ndarray  # (x, y)
-    unit: np.ndarray  # (ux, uy)
-    length: float
-    width: float
+    origin: np.ndarray  # (row, col) of u = 0, v = 0
+    axis: np.ndarray  # (drow, dcol)
+    normal: np.ndarray
+    u0: float
+    v0: float
+    changed: np.ndarray  # (V, U) float 0/1
+    magnitude: np.ndarray  # (V, U)
+    scene: np.ndarray  # (3, V, U)
+    baseline: np.ndarray  # (3, V, U), matched to the scene
+    valid: np.ndarray  # (V, U) bool
+
+    def pixel(self, u: float, v: float) -> tuple[float, float]:
+        """(row, col) of frame position (u, v) given in frame indices."""
+        r, c = self.origin + (u + self.u0) * self.axis + (v + self.v0) * self.normal
+        return float(r), float(c)
 
 
 def find_trains(ctx: Context) -> tuple[list[Detection], np.ndarray]:
     """Trains on the scene, and the mask of the pixels they take (left out of later stages)."""
     used = np.zeros(ctx.changed.shape, dtype=bool)
-    if not ctx.fine:
-        return [], used
-    pieces: list[Piece] = []
-    for win in _rois(ctx):
-        pieces.extend(_pieces(ctx, win))
-    detections = []
-    for chain in _chains(pieces):
-        det = _train(ctx, chain)
-        if det is None:
-            continue
-        detections.append(det)
-        for p in chain:
-            used[p.blob.rows, p.blob.cols] = True
-    if used.any():
-        used = ndimage.binary_dilation(used, iterations=2)
-    return detections, used
-
-
-def _rois(ctx: Context) -> list[tuple[slice, slice]]:
-    """Windows around changed regions, padded and merged where they overlap."""
     labels, n = ndimage.label(ctx.changed, structure=np.ones((3, 3), bool))
     if n == 0:
-        return []
-    pad = int(round(ROI_PAD_M / ctx.gsd))
-    h, w = ctx.changed.shape
-    min_px = MIN_PIECE * WIDTH[0] / ctx.gsd**2
+        return [], used
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    boxes = [
-        [
-            max(0, s[0].start - pad),
-            min(h, s[0].stop + pad),
-            max(0, s[1].start - pad),
-            min(w, s[1].stop + pad),
-        ]
-        for i, s in enumerate(ndimage.find_objects(labels), start=1)
-        if s is not None and sizes[i] >= min_px
-    ]
-    merged = True
-    while merged:
-        merged = False
-        out: list[list[int]] = []
-        for b in boxes:
-            for o in out:
-                if b[0] < o[1] and o[0] < b[1] and b[2] < o[3] and o[2] < b[3]:
-                    o[0], o[1] = min(o[0], b[0]), max(o[1], b[1])
-                    o[2], o[3] = min(o[2], b[2]), max(o[3], b[3])
-                    merged = True
-                    break
-            else:
-                out.append(list(b))
-        boxes = out
-    return [(slice(b[0], b[1]), slice(b[2], b[3])) for b in boxes]
-
-
-def edges(ctx: Context, win: tuple[slice, slice]) -> np.ndarray:
-    """Colour edges of the scene over ``win`` (Canny on each band, joined)."""
-    from skimage.feature import canny
-
-    scene = ctx.scene_window(win)
-    low, high = ctx.edge_step
-    # A step of height h gives a Sobel peak of about 3.2 h after a Gaussian of sigma 1.
-    e = np.zeros(scene.shape[1:], dtype=bool)
-    for band in scene:
-        e |= canny(band, sigma=1.0, low_threshold=3.2 * low, high_threshold=3.2 * high)
-    return e
-
-
-def _pieces(ctx: Context, win: tuple[slice, slice]) -> list[Piece]:
-    e = edges(ctx, win)
-    changed = ctx.changed[win]
-    usable = ctx.usable[win]
-    near_edge = ndimage.binary_dilation(e | ~usable, iterations=1)
-    four = ndimage.generate_binary_structure(2, 1)
-    out: list[Piece] = []
-    seed_mask = np.zeros(changed.shape, dtype=bool)
-    labels, n = ndimage.label(changed & ~e & usable, structure=four)
-    for blob in _blobs(labels, n, win, ctx.gsd, max_len=None):
-        piece = _piece(ctx, blob, seed=True)
-        if piece is None or not _ends_supported(blob, near_edge, win):
-            continue
-        out.append(piece)
-        seed_mask[blob.rows - win[0].start, blob.cols - win[1].start] = True
-    labels, n = ndimage.label(~e & usable, structure=four)
-    for blob in _blobs(labels, n, win, ctx.gsd, max_len=MAX_UNCHANGED_PIECE):
-        local = (blob.rows - win[0].start, blob.cols - win[1].start)
-        if changed[local].mean() >= 0.5 or seed_mask[local].mean() > 0.3:
-            continue
-        piece = _piece(ctx, blob, seed=False)
-        if piece is not None:
-            out.append(piece)
-    return out
-
-
-def _blobs(
-    labels: np.ndarray, n: int, win: tuple[slice, slice], gsd: float, max_len: float | None
-) -> list[Blob]:
-    if n == 0:
-        return []
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    lo = MIN_PIECE * WIDTH[0] / gsd**2
-    hi = np.inf if max_len is None else max_len * WIDTH[1] / gsd**2
-    wanted = np.flatnonzero((sizes >= lo) & (sizes <= hi))
-    wanted = wanted[wanted > 0]
-    blobs = []
     slices = ndimage.find_objects(labels)
-    for i in wanted:
+    min_px = MIN_RUN_M * WIDTH[0] / ctx.gsd**2
+    order = [i for i in np.argsort(-sizes) if i > 0 and sizes[i] >= min_px]
+    detections: list[Detection] = []
+    lines: list[LineString] = []
+    for i in order:
         sl = slices[i - 1]
         if sl is None:
             continue
-        h, w = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
-        if max_len is not None and np.hypot(h, w) * gsd > max_len * 1.2 + 6:
-            continue
         rr, cc = np.nonzero(labels[sl] == i)
-        blobs.append(Blob(rr + sl[0].start + win[0].start, cc + sl[1].start + win[1].start, gsd))
-    return blobs
-
-
-def _piece(ctx: Context, blob: Blob, *, seed: bool) -> Piece | None:
-    """A Piece when the blob has a rail vehicle's width and a straight, even outline."""
-    gsd = ctx.gsd
-    length = (blob.length_px + 1.0) * gsd
-    width = (blob.width_px + 1.0) * gsd
-    if not (WIDTH[0] <= width <= WIDTH[1] and length >= MIN_PIECE and length >= 1.6 * width):
-        return None
-    widths = blob.widths_px
-    if np.percentile(widths, 90) > 1.5 * blob.width_px + 1 or abs(np.median(blob.v)) > 1.0:
-        return None
-    col, row = blob.centre[1], blob.centre[0]
-    x, y = ctx.transform * (col + 0.5, row + 0.5)
-    unit = np.array([blob.axis[1], -blob.axis[0]])
-    return Piece(blob, seed, np.array([x, y]), unit, length, width)
-
-
-def _ends_supported(blob: Blob, near_edge: np.ndarray, win: tuple[slice, slice]) -> bool:
-    """True when the scene has an edge at both ends of the blob (it is an object of the scene)."""
-    r = blob.rows - win[0].start
-    c = blob.cols - win[1].start
-    h, w = near_edge.shape
-    grid = np.zeros((h, w), dtype=bool)
-    grid[r, c] = True
-    interior = ndimage.binary_erosion(grid, structure=ndimage.generate_binary_structure(2, 1))
-    boundary = grid & ~interior
-    on_boundary = boundary[r, c]
-    u = blob.u[on_boundary]
-    support = near_edge[r[on_boundary], c[on_boundary]]
-    band = 1.5
-    for end in (u <= u.min() + band, u >= u.max() - band):
-        if end.sum() == 0 or support[end].mean() < 0.5:
-            return False
-    return True
-
-
-def _chains(pieces: list[Piece]) -> list[list[Piece]]:
-    """Pieces linked end to end along a common axis; only chains holding a changed piece."""
-    n = len(pieces)
-    if n == 0:
-        return []
-    c = np.array([p.centre for p in pieces])
-    u = np.array([p.unit for p in pieces])
-    length = np.array([p.length for p in pieces])
-    d = c[None, :, :] - c[:, None, :]  # d[i, j] = c_j - c_i
-    along = np.abs((d * u[:, None, :]).sum(-1))
-    lateral_i = np.abs(d[..., 0] * u[:, None, 1] - d[..., 1] * u[:, None, 0])
-    lateral_j = np.abs(d[..., 0] * u[None, :, 1] - d[..., 1] * u[None, :, 0])
-    cos = np.abs(u @ u.T)
-    gap = along - (length[:, None] + length[None, :]) / 2
-    link = (
-        (cos >= COS_ANGLE)
-        & (lateral_i <= LATERAL)
-        & (lateral_j <= LATERAL)
-        & (gap >= GAP[0])
-        & (gap <= GAP[1])
-    )
-    np.fill_diagonal(link, False)
-    ii, jj = np.nonzero(link)
-    graph = coo_matrix((np.ones(ii.size), (ii, jj)), shape=(n, n))
-    ncomp, comp = connected_components(graph, directed=False)
-    chains = []
-    for k in range(ncomp):
-        members = [pieces[i] for i in np.flatnonzero(comp == k)]
-        if not any(p.seed for p in members):
+        rr, cc = rr + sl[0].start, cc + sl[1].start
+        if used[rr, cc].mean() > 0.5:
             continue
-        direction = members[0].unit
-        members.sort(key=lambda p: float(p.centre @ direction))
-        chains.append(members)
-    return chains
+        blob = Blob(rr, cc, ctx.gsd)
+        blob.axis = _edge_axis(ctx, sl, blob)
+        if blob.length_m < MIN_RUN_M or blob.length_m < 2.0 * (blob.area_m2 / blob.length_m):
+            continue
+        for det, line in _trains_in_frame(ctx, blob):
+            if any(line.distance(o) < 1.5 and _parallel(line, o) for o in lines):
+                continue
+            detections.append(det)
+            lines.append(line)
+            _mark(used, ctx, line)
+    return detections, used
 
 
-def _train(ctx: Context, chain: list[Piece]) -> Detection | None:
-    lengths = np.array([p.length for p in chain])
-    if lengths.max() < 9.0 or lengths.sum() < 10.0:
+def _edge_axis(ctx: Context, sl: tuple[slice, slice], blob: Blob) -> np.ndarray:
+    """The direction of the region's long edges (structure tensor of the change magnitude).
+
+    Better than the principal axis for several trains side by side but staggered, whose outline
+    as a whole leans away from the tracks.
+    """
+    h, w = ctx.changed.shape
+    pad = 4
+    win = (
+        slice(max(0, sl[0].start - pad), min(h, sl[0].stop + pad)),
+        slice(max(0, sl[1].start - pad), min(w, sl[1].stop + pad)),
+    )
+    m = np.where(ctx.changed[win], ctx.magnitude[win], 0.0)
+    m = ndimage.gaussian_filter(m, 1.0)
+    gr = ndimage.sobel(m, axis=0)
+    gc = ndimage.sobel(m, axis=1)
+    jrr, jcc, jrc = float((gr * gr).sum()), float((gc * gc).sum()), float((gr * gc).sum())
+    if jrr + jcc <= 0:
+        return blob.axis
+    theta = 0.5 * np.arctan2(2 * jrc, jrr - jcc)  # dominant gradient direction (row, col)
+    normal = np.array([np.cos(theta), np.sin(theta)])
+    axis = np.array([-normal[1], normal[0]])
+    return _sharpest(blob, ctx.magnitude[blob.rows, blob.cols], axis)
+
+
+def _sharpest(blob: Blob, weight: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    """The axis within ±4° of ``axis`` along which the region's cross profile is sharpest.
+
+    Parallel lanes show as narrow peaks only when the profile is taken exactly across them; the
+    sum of squares of the weighted histogram across the axis is largest there.
+    """
+    base = np.arctan2(axis[1], axis[0])
+    best, best_score = axis, -1.0
+    r = blob.rows - blob.rows.mean()
+    c = blob.cols - blob.cols.mean()
+    for delta in np.radians(np.arange(-4.0, 4.01, 0.1)):
+        a = np.array([np.cos(base + delta), np.sin(base + delta)])
+        across = -r * a[1] + c * a[0]
+        bins = np.floor(across - across.min()).astype("int64")
+        hist = np.bincount(bins, weights=weight)
+        score = float(np.square(hist).sum())
+        if score > best_score:
+            best, best_score = a, score
+    if best[1] < -1e-9 or (abs(best[1]) <= 1e-9 and best[0] < 0):
+        best = -best
+    return best
+
+
+def _parallel(a: LineString, b: LineString) -> bool:
+    (ax0, ay0), (ax1, ay1) = a.coords[0], a.coords[-1]
+    (bx0, by0), (bx1, by1) = b.coords[0], b.coords[-1]
+    va, vb = np.array([ax1 - ax0, ay1 - ay0]), np.array([bx1 - bx0, by1 - by0])
+    na, nb = np.linalg.norm(va), np.linalg.norm(vb)
+    return bool(na > 0 and nb > 0 and abs(va @ vb) / (na * nb) > 0.97)
+
+
+def _mark(used: np.ndarray, ctx: Context, line: LineString) -> None:
+    from rasterio.features import rasterize
+
+    poly = line.buffer(2.6, cap_style="flat")
+    minx, miny, maxx, maxy = poly.bounds
+    inv = ~ctx.transform
+    c0, r0 = inv * (minx, maxy)
+    c1, r1 = inv * (maxx, miny)
+    h, w = used.shape
+    r0, c0 = max(0, int(np.floor(r0))), max(0, int(np.floor(c0)))
+    r1, c1 = min(h, int(np.ceil(r1)) + 1), min(w, int(np.ceil(c1)) + 1)
+    if r1 <= r0 or c1 <= c0:
+        return
+    from affine import Affine
+
+    tr = ctx.transform * Affine.translation(c0, r0)
+    mask = rasterize([poly], out_shape=(r1 - r0, c1 - c0), transform=tr, dtype="uint8") > 0
+    used[r0:r1, c0:c1] |= mask
+
+
+def frame(ctx: Context, blob: Blob, extend_m: float, side_m: float) -> Frame:
+    """Sample the images on a grid along the blob's axis, extended beyond its ends and sides."""
+    ext, side = extend_m / ctx.gsd, side_m / ctx.gsd
+    return frame_at(
+        ctx,
+        blob.centre,
+        blob.axis,
+        (float(np.floor(blob.u.min() - ext)), float(np.ceil(blob.u.max() + ext))),
+        (float(np.floor(blob.v.min() - side)), float(np.ceil(blob.v.max() + side))),
+    )
+
+
+def frame_at(
+    ctx: Context,
+    origin: np.ndarray,
+    axis: np.ndarray,
+    u_range: tuple[float, float],
+    v_range: tuple[float, float],
+) -> Frame:
+    """Sample change, magnitude, scene and baseline on a grid along ``axis`` from ``origin``."""
+    u0, u1 = u_range
+    v0, v1 = v_range
+    uu, vv = np.meshgrid(np.arange(u0, u1 + 1), np.arange(v0, v1 + 1))
+    normal = np.array([-axis[1], axis[0]])
+    rows = origin[0] + uu * axis[0] + vv * normal[0]
+    cols = origin[1] + uu * axis[1] + vv * normal[1]
+    h, w = ctx.changed.shape
+    inside = (rows >= 0) & (rows <= h - 1) & (cols >= 0) & (cols <= w - 1)
+    # Sample a window only (map_coordinates reads the whole array otherwise).
+    r_lo = min(h - 1, max(0, int(np.floor(rows.min())) - 1))
+    r_hi = max(r_lo + 1, min(h, int(np.ceil(rows.max())) + 2))
+    c_lo = min(w - 1, max(0, int(np.floor(cols.min())) - 1))
+    c_hi = max(c_lo + 1, min(w, int(np.ceil(cols.max())) + 2))
+    win = (slice(r_lo, r_hi), slice(c_lo, c_hi))
+    coords = np.stack([rows - r_lo, cols - c_lo])
+
+    def sample(a: np.ndarray, order: int) -> np.ndarray:
+        return ndimage.map_coordinates(a, coords, order=order, mode="nearest")  # type: ignore[no-any-return]
+
+    changed = sample(ctx.changed[win].astype("float32"), 0)
+    magnitude = sample(ctx.magnitude[win], 1)
+    scene = np.stack([sample(b, 1) for b in ctx.scene_window(win)])
+    baseline = np.stack([sample(b, 1) for b in ctx.baseline_window(win)])
+    valid = inside & (sample(ctx.usable[win].astype("float32"), 0) > 0.5)
+    changed[~valid] = 0.0
+    magnitude[~valid] = 0.0
+    return Frame(
+        origin=np.asarray(origin, dtype="float64"),
+        axis=np.asarray(axis, dtype="float64"),
+        normal=normal,
+        u0=u0,
+        v0=v0,
+        changed=changed,
+        magnitude=magnitude,
+        scene=scene,
+        baseline=baseline,
+        valid=valid,
+    )
+
+
+def _lane_frame(ctx: Context, f: Frame, v: int) -> tuple[Frame, int] | None:
+    """A frame centred on the lane at row ``v`` of ``f``, its axis fitted to the lane's change.
+
+    The centre of the strong change across the lane is found in 8 m chunks along it and a line
+    fitted through them (twice, dropping chunks off by more than 0.7 m): a lane a fraction of a
+    degree off its track would otherwise drift onto the next track over a long train.
+    """
+    gsd = ctx.gsd
+    reach = max(2, int(round(2.0 / gsd)))
+    chunk = max(4, int(round(8.0 / gsd)))
+    strong = (f.magnitude >= ctx.high).astype("float64")
+    us, vs, ws = [], [], []
+    rows = np.arange(max(0, v - reach), min(f.changed.shape[0], v + reach + 1))
+    for start in range(0, f.changed.shape[1] - chunk + 1, chunk):
+        block = strong[rows, start : start + chunk]
+        weight = float(block.sum())
+        if weight < 0.4 * chunk * (1.6 / gsd):
+            continue
+        us.append(start + chunk / 2.0)
+        vs.append(float((block.sum(axis=1) * rows).sum() / weight))
+        ws.append(weight)
+    if len(us) < 2:
+        slope, offset = 0.0, float(v)
+    else:
+        u_arr, v_arr, w_arr = np.array(us), np.array(vs), np.array(ws)
+        keep = np.ones(u_arr.size, dtype=bool)
+        slope, offset = 0.0, float(np.median(v_arr))
+        for _ in range(2):
+            if keep.sum() >= 2 and np.ptp(u_arr[keep]) > 0:
+                slope, offset = np.polyfit(u_arr[keep], v_arr[keep], 1, w=w_arr[keep])
+            keep = np.abs(v_arr - (offset + slope * u_arr)) <= max(0.7 / gsd, 1.0)
+    if abs(slope) > np.tan(np.radians(4.0)):
         return None
-    direction = chain[-1].centre - chain[0].centre
-    if np.hypot(*direction) < 1e-6:
-        direction = chain[0].unit
-    coords = []
-    for p in chain:
-        unit = p.unit if p.unit @ direction >= 0 else -p.unit
-        coords.append(tuple(p.centre - unit * p.length / 2))
-        coords.append(tuple(p.centre + unit * p.length / 2))
-    line = LineString(coords).simplify(ctx.gsd)
-    total = float(line.length)
-    wagons, approx, loco = count_wagons(lengths)
-    new = sum(p.seed for p in chain)
+    angle = np.arctan(slope)
+    ca, sa = np.cos(angle), np.sin(angle)
+    axis = f.axis * ca + f.normal * sa
+    # The new frame starts where the fitted line meets the first column of the old one.
+    origin = np.array(f.pixel(0.0, offset))
+    length = f.changed.shape[1] / ca
+    side = max(4, int(round(6.0 / gsd)))
+    lane = frame_at(ctx, origin, axis, (0.0, float(np.ceil(length))), (-side, side))
+    return lane, side
+
+
+def _trains_in_frame(ctx: Context, blob: Blob) -> list[tuple[Detection, LineString]]:
+    gsd = ctx.gsd
+    f = frame(ctx, blob, EXTEND_M, SIDE_M)
+    cross = (f.magnitude * f.changed).sum(axis=1)
+    cross = ndimage.gaussian_filter1d(cross, max(0.5, 0.5 / gsd))
+    if cross.max() <= 0:
+        return []
+    peaks, _ = find_peaks(
+        cross, distance=max(2, int(LANE_SPACING_M / gsd)), prominence=0.15 * cross.max()
+    )
+    out = []
+    for v in peaks:
+        width = _fwhm(cross, int(v)) * gsd
+        if not (WIDTH[0] <= width <= WIDTH[1]):
+            continue
+        lane = _lane_frame(ctx, f, int(v))
+        if lane is None:
+            continue
+        out.extend(_runs(ctx, *lane))
+    return out
+
+
+def _fwhm(profile: np.ndarray, i: int) -> float:
+    """Width at half maximum of the peak at ``i``, pixels; a valley under 70 % of the peak ends it.
+
+    A plateau with bumps (a large patch) stays wide; two lanes side by side with a clear valley
+    between them are measured one by one.
+    """
+    peak = profile[i]
+    half = peak / 2.0
+
+    def walk(step: int) -> float:
+        j = i
+        while 0 <= j + step < profile.size:
+            nxt = profile[j + step]
+            if nxt <= half:
+                return j + step * (profile[j] - half) / max(profile[j] - nxt, 1e-9)
+            if nxt > profile[j] and profile[j] < 0.7 * peak:
+                return float(j)
+            j += step
+        return float(j)
+
+    return walk(1) - walk(-1)
+
+
+def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
+    gsd = ctx.gsd
+    core = max(1, int(round(0.8 / gsd)))
+    core_rows = slice(max(0, v - core), v + core + 1)
+    # Strong change on the lane's core only: the weak rim of a neighbour's change stays out.
+    occupancy = (f.magnitude[core_rows] >= ctx.high).mean(axis=0)
+    profile = f.scene[:, core_rows].mean(axis=1)  # (3, U)
+    base_profile = f.baseline[:, core_rows].mean(axis=1)
+    valid = f.valid[core_rows].all(axis=0)
+    on = occupancy >= 0.5
+    join = max(1, int(round(JOIN_M / gsd)))
+    on = ndimage.binary_closing(np.pad(on, join), structure=np.ones(join))[join:-join]
+    labels, n = ndimage.label(on)
+    out = []
+    for k in range(1, n + 1):
+        idx = np.flatnonzero(labels == k)
+        a, b = int(idx[0]), int(idx[-1])
+        # The object's own contrast sets the bar: compression and blur spill a neighbour's
+        # colour into a bare lane, weakly next to what a vehicle on it changes.
+        core_mag = f.magnitude[core_rows, a : b + 1]
+        strong = np.median(core_mag[:, occupancy[a : b + 1] >= 0.5])
+        solid = (core_mag >= max(ctx.high, 0.35 * strong)).mean(axis=0) >= 0.5
+        if not solid.any():
+            continue
+        a, b = a + int(np.argmax(solid)), a + int(solid.size - 1 - np.argmax(solid[::-1]))
+        if (b - a + 1) * gsd < MIN_RUN_M:
+            continue
+        # Width of the change along this run only (other trains on the lane's frame are elsewhere).
+        cross = (f.magnitude[:, a : b + 1] * f.changed[:, a : b + 1]).sum(axis=1)
+        width = _fwhm(ndimage.gaussian_filter1d(cross, max(0.5, 0.5 / gsd)), v) * gsd
+        if not (WIDTH[0] <= width <= WIDTH[1]):
+            continue
+        trimmed = _present(ctx, profile, base_profile, valid, occupancy, a, b)
+        if trimmed is None:
+            continue
+        a, b = trimmed
+        out.append(_detection(ctx, f, v, a, b, profile, width))
+    return out
+
+
+def _present(
+    ctx: Context,
+    profile: np.ndarray,
+    base_profile: np.ndarray,
+    valid: np.ndarray,
+    occupancy: np.ndarray,
+    a: int,
+    b: int,
+) -> tuple[int, int] | None:
+    """The stretch of [a, b] where the *scene* holds the object, not only the baseline.
+
+    Each image is compared with its own bare lane just beyond the run's ends: where the scene is
+    nearer its bare lane than the baseline is to its own, the object was in the baseline only (it
+    left). Both profiles are sampled at the same places, so a lane a little off its track affects
+    both alike.
+    """
+    gsd = ctx.gsd
+    near, far = int(round(2.0 / gsd)), int(round(20.0 / gsd))
+    u = np.arange(profile.shape[1])
+    beyond = (((u >= a - far) & (u <= a - near)) | ((u >= b + near) & (u <= b + far))) & valid
+    beyond &= occupancy < 0.1
+    if beyond.sum() < 4:
+        return a, b
+    d_scene = _distance(profile, np.median(profile[:, beyond], axis=1))
+    d_base = _distance(base_profile, np.median(base_profile[:, beyond], axis=1))
+    k = max(1, int(round(2.0 / gsd)))
+    d_scene = ndimage.uniform_filter1d(d_scene, k)
+    d_base = ndimage.uniform_filter1d(d_base, k)
+    differs = (d_scene > max(ctx.low, 8.0)) & (d_scene >= 0.6 * d_base)
+    differs[:a] = False
+    differs[b + 1 :] = False
+    gap = max(1, int(round(6.0 / gsd)))
+    differs = ndimage.binary_closing(np.pad(differs, gap), structure=np.ones(gap))[gap:-gap]
+    labels, n = ndimage.label(differs)
+    if n == 0:
+        return None
+    sizes = np.bincount(labels)[1:]
+    k = int(np.argmax(sizes)) + 1
+    idx = np.flatnonzero(labels == k)
+    if (idx[-1] - idx[0] + 1) * gsd < MIN_RUN_M:
+        return None
+    return int(idx[0]), int(idx[-1])
+
+
+def _distance(profile: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.square(profile - ref[:, None]).sum(axis=0))  # type: ignore[no-any-return]
+
+
+def gaps(profile: np.ndarray, a: int, b: int, gsd: float) -> np.ndarray:
+    """Positions of the gaps between vehicles in [a, b]: narrow dips of the colour profile."""
+    k = max(1, int(round(1.5 / gsd)))
+    p = profile[:, a : b + 1]
+    if p.shape[1] < 4 * k:
+        return np.array([], dtype=int)
+    padded = np.pad(p, ((0, 0), (k, k)), mode="edge")
+    line = np.sqrt(
+        np.square(padded[:, k:-k] - 0.5 * (padded[:, : -2 * k] + padded[:, 2 * k :])).sum(axis=0)
+    )
+    line = ndimage.gaussian_filter1d(line, 0.7)
+    margin = int(round(4.0 / gsd))
+    noise = float(np.median(line)) + 1.0
+    peaks, _ = find_peaks(
+        line, distance=max(2, int(round(7.0 / gsd))), prominence=max(3.0 * noise, 6.0)
+    )
+    peaks = peaks[(peaks >= margin) & (peaks <= line.size - 1 - margin)]
+    return peaks + a  # type: ignore[no-any-return]
+
+
+def _detection(
+    ctx: Context, f: Frame, v: int, a: int, b: int, profile: np.ndarray, width: float
+) -> tuple[Detection, LineString]:
+    gsd = ctx.gsd
+    r0, c0 = f.pixel(a - 0.5, v)
+    r1, c1 = f.pixel(b + 0.5, v)
+    p0 = ctx.transform * (c0 + 0.5, r0 + 0.5)
+    p1 = ctx.transform * (c1 + 0.5, r1 + 0.5)
+    line = LineString([p0, p1])
+    length = float(line.length)
+    if ctx.fine:
+        cuts = gaps(profile, a, b, gsd)
+        edges = np.concatenate([[a - 0.5], cuts.astype(float), [b + 0.5]])
+        lengths = np.diff(edges) * gsd
+        wagons, approx, loco = count_wagons(lengths)
+    else:
+        wagons = max(1, int(round((length + 1.0) / 16.0)))
+        approx, loco = True, False
     vehicles = wagons + (1 if loco else 0)
-    how = (
-        "wagon separations resolved"
-        if not approx
-        else "some separations not resolved, count estimated from length"
-    )
+    if approx:
+        how = (
+            "wagon separations not all resolved, count estimated from length"
+            if ctx.fine
+            else f"wagons not resolved at {gsd:.1f} m per pixel, count estimated from length"
+        )
+    else:
+        how = "wagon separations resolved"
     loco_words = (
-        "; a longer vehicle at one end taken as the locomotive, not counted" if loco else ""
+        "; a longer vehicle at one end taken as the locomotive, not counted"
+        if loco
+        else ("; no locomotive told apart" if not approx else "")
     )
-    kept = (
-        f"; {len(chain) - new} of {len(chain)} pieces unchanged since the baseline"
-        if new < len(chain)
-        else ""
-    )
-    confidence = 0.55 + 0.25 * (new / len(chain)) + (0.1 if not approx else 0.0)
-    return Detection(
+    confidence = 0.6 + (0.15 if not approx else 0.0) + (0.1 if ctx.fine else 0.0)
+    det = Detection(
         kind="train",
         geometry=line,
-        length_m=round(total, 1),
+        length_m=round(length, 1),
         count=wagons,
         count_approx=approx,
         area_m2=None,
         confidence=round(min(confidence, 0.95), 2),
         description=(
-            f"Automated: {vehicles} rail vehicles in a {total:.0f} m run along an axis, "
-            f"new since the baseline{kept}; {how}{loco_words}."
+            f"Automated: {'about ' if approx else ''}{vehicles} rail vehicles in a {length:.0f} m "
+            f"run {width:.1f} m wide along a straight lane, new since the baseline; {how}"
+            f"{loco_words}."
         ),
     )
+    return det, line
 
 
 def count_wagons(lengths: np.ndarray) -> tuple[int, bool, bool]:
-    """(wagons, approximate, locomotive found) from the lengths of the pieces of a chain, in order.
+    """(wagons, approximate, locomotive found) from the lengths of the vehicles of a run, in order.
 
-    The typical wagon is the median piece of 10–25 m (15 m when none); a piece as long as several
-    wagons counts as several (approximate); a piece at either end at least 25 % longer than the
-    typical wagon, and no longer than 26 m, is taken as the locomotive.
+    The typical wagon is the median vehicle of 10–25 m (15 m when none); a vehicle as long as
+    several wagons counts as several (approximate); a vehicle at either end at least 25 % longer
+    than the typical wagon, and no longer than 26 m, is taken as the locomotive.
     """
     typical_pieces = lengths[(lengths >= WAGON[0]) & (lengths <= WAGON[1])]
     typical = float(np.median(typical_pieces)) if typical_pieces.size else 15.0
     counts = np.maximum(1, np.round((lengths + 1.0) / (typical + 1.0))).astype(int)
-    # Pieces much shorter than a wagon are parts of one (an inner edge), not vehicles.
     short = lengths < 0.45 * typical
     counts[short] = 0
-    approx = bool((counts > 1).any() or short.any())
+    approx = bool((counts > 1).any() or short.any() or typical_pieces.size == 0)
     loco = False
     if lengths.size >= 3:
         for end in (0, lengths.size - 1):
