@@ -16,7 +16,7 @@ from analysis.shapes import Blob, footprint
 from analysis.trains import WAGON
 
 SHIP_LENGTH = (20.0, 300.0)
-SHIP_RATIO = (3.0, 12.0)
+SHIP_RATIO = (4.0, 11.0)
 CARGO_MIN_M2 = 20.0
 CARGO_GROUP_M = 15.0
 
@@ -87,10 +87,18 @@ def stands_out(
     if ring.sum() < 4:
         return True, float("nan")
     scene = ctx.scene_window(win)
-    inside = np.median(scene[:, mask], axis=1)
-    around = np.median(scene[:, ring], axis=1)
-    contrast = float(np.sqrt(np.square(inside - around).sum()))
-    return contrast >= ctx.low, contrast
+    base = ctx.baseline_window(win)
+    d_scene = _contrast(scene, mask, ring)
+    d_base = _contrast(base, mask, ring)
+    # The object is in the scene when the scene's region stands out from its surroundings at least
+    # about as much as the baseline's does (a thing that left stands out in the baseline only).
+    return d_scene >= ctx.low and d_scene >= 0.6 * d_base, d_scene
+
+
+def _contrast(img: np.ndarray, mask: np.ndarray, ring: np.ndarray) -> float:
+    inside = np.median(img[:, mask], axis=1)
+    around = np.median(img[:, ring], axis=1)
+    return float(np.sqrt(np.square(inside - around).sum()))
 
 
 def _ship(
@@ -200,7 +208,8 @@ def _cargo_part(
     blob = _blob(opened, win, ctx.gsd)
     if blob.width_m < 2.0 or (blob.length_m > WAGON[1] * 2 and blob.width_m < 4.5):
         return None
-    present, contrast = stands_out(ctx, opened, win, ends_only=False)
+    elongated = blob.length_m >= 4.0 * blob.width_m
+    present, contrast = stands_out(ctx, opened, win, ends_only=elongated)
     if not present:
         return None
     geom = footprint(opened, ctx.window_transform(win), ctx.gsd)

@@ -141,7 +141,7 @@ def _parallel(a: LineString, b: LineString) -> bool:
 def _mark(used: np.ndarray, ctx: Context, line: LineString) -> None:
     from rasterio.features import rasterize
 
-    poly = line.buffer(2.6, cap_style="flat")
+    poly = line.buffer(3.5, cap_style="flat")
     minx, miny, maxx, maxy = poly.bounds
     inv = ~ctx.transform
     c0, r0 = inv * (minx, maxy)
@@ -315,7 +315,7 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
     occupancy = (f.magnitude[core_rows] >= ctx.high).mean(axis=0)
     profile = f.scene[:, core_rows].mean(axis=1)  # (3, U)
     base_profile = f.baseline[:, core_rows].mean(axis=1)
-    valid = f.valid[core_rows].all(axis=0)
+    valid = np.asarray(f.valid[core_rows].all(axis=0), dtype=bool)
     on = occupancy >= 0.5
     join = max(1, int(round(JOIN_M / gsd)))
     on = ndimage.binary_closing(np.pad(on, join), structure=np.ones(join))[join:-join]
@@ -396,22 +396,25 @@ def _distance(profile: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 
 def gaps(profile: np.ndarray, a: int, b: int, gsd: float) -> np.ndarray:
-    """Positions of the gaps between vehicles in [a, b]: narrow dips of the colour profile."""
-    k = max(1, int(round(1.5 / gsd)))
+    """Positions of the boundaries between vehicles in [a, b]: peaks of the colour gradient.
+
+    A gap between two cars (about 1 m) or a change of colour from one car to the next makes the
+    profile along the lane change quickly; peaks closer than 7 m keep the stronger one, and weak
+    peaks (under 2.5 times the median gradient) are noise.
+    """
+    k = max(1, int(round(0.5 / gsd)))
     p = profile[:, a : b + 1]
-    if p.shape[1] < 4 * k:
+    if p.shape[1] < 8 * k:
         return np.array([], dtype=int)
     padded = np.pad(p, ((0, 0), (k, k)), mode="edge")
-    line = np.sqrt(
-        np.square(padded[:, k:-k] - 0.5 * (padded[:, : -2 * k] + padded[:, 2 * k :])).sum(axis=0)
-    )
-    line = ndimage.gaussian_filter1d(line, 0.7)
+    grad = np.sqrt(np.square(padded[:, 2 * k :] - padded[:, : -2 * k]).sum(axis=0))
+    grad = ndimage.gaussian_filter1d(grad, max(0.7, 0.5 / gsd))
     margin = int(round(4.0 / gsd))
-    noise = float(np.median(line)) + 1.0
+    floor = 2.5 * float(np.median(grad)) + 2.0
     peaks, _ = find_peaks(
-        line, distance=max(2, int(round(7.0 / gsd))), prominence=max(3.0 * noise, 6.0)
+        grad, distance=max(2, int(round(7.0 / gsd))), height=floor, prominence=0.5 * floor
     )
-    peaks = peaks[(peaks >= margin) & (peaks <= line.size - 1 - margin)]
+    peaks = peaks[(peaks >= margin) & (peaks <= grad.size - 1 - margin)]
     return peaks + a  # type: ignore[no-any-return]
 
 
@@ -468,24 +471,36 @@ def _detection(
 def count_wagons(lengths: np.ndarray) -> tuple[int, bool, bool]:
     """(wagons, approximate, locomotive found) from the lengths of the vehicles of a run, in order.
 
-    The typical wagon is the median vehicle of 10–25 m (15 m when none); a vehicle as long as
-    several wagons counts as several (approximate); a vehicle at either end at least 25 % longer
+    The typical wagon is the median vehicle of 10–25 m (15 m when none). A piece much shorter than
+    that is a boundary found inside a car: it joins its shorter neighbour. A vehicle as long as
+    several wagons counts as several (approximate). A vehicle at either end at least 25 % longer
     than the typical wagon, and no longer than 26 m, is taken as the locomotive.
     """
     typical_pieces = lengths[(lengths >= WAGON[0]) & (lengths <= WAGON[1])]
     typical = float(np.median(typical_pieces)) if typical_pieces.size else 15.0
-    counts = np.maximum(1, np.round((lengths + 1.0) / (typical + 1.0))).astype(int)
-    short = lengths < 0.45 * typical
-    counts[short] = 0
-    approx = bool((counts > 1).any() or short.any() or typical_pieces.size == 0)
+    pieces = [float(x) for x in lengths]
+    merged = False
+    while len(pieces) > 1:
+        i = int(np.argmin(pieces))
+        if pieces[i] >= 0.6 * typical:
+            break
+        if i == 0:
+            j = 1
+        elif i == len(pieces) - 1:
+            j = i - 1
+        else:
+            j = i - 1 if pieces[i - 1] <= pieces[i + 1] else i + 1
+        pieces[min(i, j)] = pieces[i] + pieces[j]
+        del pieces[max(i, j)]
+        merged = True
+    arr = np.array(pieces)
+    counts = np.maximum(1, np.round((arr + 1.0) / (typical + 1.0))).astype(int)
+    approx = bool((counts > 1).any() or merged or typical_pieces.size == 0)
     loco = False
-    if lengths.size >= 3:
-        for end in (0, lengths.size - 1):
-            if counts[end] == 1 and 1.25 * typical <= lengths[end] <= 26.0:
+    if arr.size >= 3:
+        for end in (0, arr.size - 1):
+            if counts[end] == 1 and 1.25 * typical <= arr[end] <= 26.0:
                 counts[end] = 0
                 loco = True
                 break
-    wagons = int(counts.sum())
-    if wagons == 0:
-        wagons, approx = max(1, int(round(lengths.sum() / (typical + 1.0)))), True
-    return wagons, approx, loco
+    return max(1, int(counts.sum())), approx, loco
