@@ -152,6 +152,7 @@ def test_the_train_is_found_measured_and_kept_as_an_unreviewed_candidate(
     assert abs(doc["wagons"] - WAGONS) <= 1
     assert doc["sites"][0]["site"] == "bridge" and doc["sites"][0]["baseline"] == "bridge-before"
     assert doc["summary"].startswith("bridge-train: 1 train (")
+    assert client.app.state.catalog.get("bridge-train").analysis == "done"
     [train] = [f for f in automated(client, "bridge-train") if f["properties"]["kind"] == "train"]
     assert train["id"] in doc["sightings"]
     p = train["properties"]

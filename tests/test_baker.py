@@ -174,3 +174,43 @@ def test_a_bake_of_a_removed_scene_does_not_bring_it_back(settings: Settings) ->
     catalog.remove(scene.id)
     assert bake_scene(catalog, scene, workers=1) is None
     assert catalog.list() == []
+
+
+def test_serve_analyses_pending_scenes_behind_before_baking(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from overlays.sqlite_store import SQLiteStore
+    from overlays.store import Query
+    from tests.test_analysis_api import ground, with_train, write_scene
+
+    write_scene(settings, "bridge-before", "2022-10-15T11:00:00+09:00", ground(1), baseline=True)
+    write_scene(
+        settings,
+        "bridge-train",
+        "2022-11-04T14:29:00+09:00",
+        with_train(ground(1)),
+        analysis="pending",
+    )
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [TUMEN, "serve", "--port", str(free_port())],
+            env={**os.environ, "TUMEN_DATA_DIR": str(settings.data_dir)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        catalog = Catalog(settings.database, settings.data_dir)
+        wait_for(lambda: catalog.get("bridge-train").analysis == "done", 60, "the analysis")
+        assert catalog.get("bridge-before").analysis == "skipped"  # not asked for: left alone
+        found = SQLiteStore(settings.database).query(
+            Query(equals={"scene_id": "bridge-train", "method": "automated"})
+        )
+        assert [f.properties["kind"] for f in found.features] == ["train"]
+        wait_for(lambda: "every scene is baked" in log.read_text(), 60, "the baking")
+        text = log.read_text()
+        assert text.index("analysed bridge-train: 1 train") < text.index("baking bridge-train")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

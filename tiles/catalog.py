@@ -51,6 +51,11 @@ class Scene(BaseModel):
     baseline: bool = Field(
         False, description="The site's reference scene: what the analysis compares new scenes with."
     )
+    analysis: Literal["pending", "done", "skipped"] = Field(
+        "skipped",
+        description="Whether trains, ships and cargo were looked for: pending scenes are analysed "
+        "behind `tumen serve`, done ones were, skipped ones are left to `tumen analyze`.",
+    )
     time_precision: Literal["minute", "hour", "day"] = Field(
         "minute", description="How exactly `datetime` is known (a report may give the day only)."
     )
@@ -174,6 +179,15 @@ class Catalog:
         None (nothing written) when the scene was removed or re-ingested meanwhile, so a bake that
         raced a change never points the catalog at stale tiles.
         """
+        return self._update_if(scene_id, version, tile_format=tile_format, baked_version=version)
+
+    def mark_analysis(
+        self, scene_id: str, version: str, state: Literal["pending", "done", "skipped"]
+    ) -> Scene | None:
+        """Record where the analysis of ``version`` stands, if that is still the scene's version."""
+        return self._update_if(scene_id, version, analysis=state)
+
+    def _update_if(self, scene_id: str, version: str, **update: Any) -> Scene | None:
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT record FROM scenes WHERE id = ?", (scene_id,)).fetchone()
@@ -182,7 +196,7 @@ class Catalog:
             scene = Scene.model_validate_json(row[0])
             if scene.version != version:
                 return None
-            scene = scene.model_copy(update={"tile_format": tile_format, "baked_version": version})
+            scene = scene.model_copy(update=update)
             db.execute(
                 "UPDATE scenes SET record = ? WHERE id = ?", (scene.model_dump_json(), scene_id)
             )

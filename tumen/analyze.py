@@ -306,5 +306,6 @@ def analyze_scene(
             f"baseline: scene '{chosen.id}' covers none of the sites of scene '{scene.id}'"
         )
     run.replaced, run.stored = store.replace_automated(scene.id, found, actor=actor)
+    catalog.mark_analysis(scene.id, scene.version, "done")
     run.seconds = time.perf_counter() - started
     return run

@@ -1,7 +1,7 @@
-"""Baking behind the server, so `tumen serve` answers at once.
+"""Work behind the server, so `tumen serve` answers at once: analysis, then baking.
 
-Tiles render dynamically while one low-priority process bakes every scene whose archive is missing
-or stale, newest first.
+Tiles render dynamically while one low-priority process first analyses the scenes whose analysis is
+pending (the demo's), then bakes every scene whose archive is missing or stale, newest first.
 
 Each archive is written under a temporary name and renamed when whole, then the catalog records it,
 so the server uses it from its next tile on and never sees a half-written file.
@@ -32,9 +32,16 @@ def pending(catalog: Catalog) -> list[Scene]:
     return sorted(todo, key=lambda s: s.datetime, reverse=True)
 
 
+def analysis_pending(catalog: Catalog) -> list[Scene]:
+    """Scenes registered to be analysed behind the server, newest first."""
+    todo = [s for s in catalog.list() if s.analysis == "pending"]
+    return sorted(todo, key=lambda s: s.datetime, reverse=True)
+
+
 def start_background_bake(settings: Settings) -> subprocess.Popen[bytes] | None:
-    """Start `tumen bake --pending --background` beside the server when a scene needs baking."""
-    if not pending(Catalog(settings.database, settings.data_dir)):
+    """Start `tumen bake --pending --background` beside the server when a scene needs work."""
+    catalog = Catalog(settings.database, settings.data_dir)
+    if not pending(catalog) and not analysis_pending(catalog):
         return None
     # Settings travel as TUMEN_* variables: the child reads the same ones this process did.
     env = {**os.environ, "TUMEN_DATA_DIR": str(settings.data_dir)}
@@ -101,6 +108,8 @@ def bake_in_background(settings: Settings) -> int:
         if not mine:
             logger.info("another baker is at work on %s; leaving it to it", settings.baked_dir)
             return 0
+        if not analyze_behind(settings, catalog, parent):
+            return written
         while todo := [s for s in pending(catalog) if s.id not in failed]:
             if os.getppid() != parent:
                 logger.info("the server has stopped; baking stops too")
@@ -139,3 +148,35 @@ def bake_in_background(settings: Settings) -> int:
             )
     logger.info("every scene is baked (%d archives written)", written)
     return written
+
+
+def analyze_behind(settings: Settings, catalog: Catalog, parent: int) -> bool:
+    """Analyse every scene whose analysis is pending; False when the server stopped meanwhile.
+
+    A scene that cannot be analysed (no baseline to compare with, unreadable) is logged and marked
+    skipped, so it is not tried again at every start.
+    """
+    from overlays.sqlite_store import SQLiteStore
+    from tumen.analyze import analyze_scene
+    from tumen.errors import AnalysisRefused
+
+    store = SQLiteStore(settings.database)
+    for scene in analysis_pending(catalog):
+        if os.getppid() != parent:
+            logger.info("the server has stopped; the analysis stops too")
+            return False
+        try:
+            run = analyze_scene(
+                catalog,
+                store,
+                catalog.sites.all(),
+                scene.id,
+                actor="tumen serve",
+                max_km2=settings.analysis_max_km2,
+            )
+        except (AnalysisRefused, RasterioError, OSError) as err:
+            logger.warning("could not analyse %s: %s", scene.id, err)
+            catalog.mark_analysis(scene.id, scene.version, "skipped")
+            continue
+        logger.info("analysed %s", run.summary())
+    return True

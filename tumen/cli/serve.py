@@ -79,20 +79,21 @@ def demo(
         bool,
         typer.Option(
             "--analyze/--no-analyze",
-            help="Find trains, ships and cargo on each scene drawn, as candidates beside the "
-            "reported sightings.",
+            help="Find trains, ships and cargo on each scene drawn now, as candidates beside the "
+            "reported sightings. By default `tumen serve` analyses them behind.",
         ),
-    ] = True,
+    ] = False,
 ) -> None:
     """Build the synthetic demo data set (scenes drawn from the reported sightings)."""
     from tumen.cli.analyze import analyze_scenes
-    from tumen.demo.build import build_demo, demo_exists
+    from tumen.demo.build import build_demo
 
     settings = settings_of(ctx)
-    drawn = force or not demo_exists(catalog_of(ctx))
     scenes = build_demo(settings, force=force, console=console)
-    if run_analysis and drawn:
-        analyze_scenes(settings, catalog_of(ctx), scenes, None)
+    if run_analysis:
+        analyze_scenes(
+            settings, catalog_of(ctx), [s for s in scenes if s.analysis == "pending"], None
+        )
     if bake_tiles:
         todo = [s for s in scenes if not s.is_baked]
         if todo:

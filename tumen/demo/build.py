@@ -125,6 +125,7 @@ def _draw_all(settings: Settings, catalog: Catalog, console: Console) -> list[Sc
                 update={
                     "baseline": spec.baseline,
                     "time_precision": "day" if spec.day_only else "minute",
+                    "analysis": "pending",  # analysed behind `tumen serve`, or by `demo --analyze`
                 }
             )
             registered.append(catalog.add(_keep_baked(catalog, described)))
