@@ -30,8 +30,11 @@ def test_a_site_added_while_serving_is_in_the_picker_after_a_reload(
     assert list(picker(watched))[:4] == ["bridge", "khasan", "tumangang", "rajin"]
 
     # Chosen, it is the view's site (no scene there yet: the calendar is empty, not an error).
-    watched.page.select_option("#site", "vostochny")
+    activity = "/api/collections/observations/activity?site=vostochny"
+    with watched.page.expect_response(lambda r: activity in r.url):  # the last it asks for
+        watched.page.select_option("#site", "vostochny")
     watched.page.wait_for_function("location.hash.includes('site=vostochny')")
+    assert watched.errors == []
     # Opened by its permalink, the map shows the site's bbox (it has no scene to fly to).
     watched.page.goto("about:blank")  # a new page load, not a hash change
     watched.open(f"{live_server.url}/map/#site=vostochny")
