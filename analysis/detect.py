@@ -5,13 +5,13 @@ import time
 import numpy as np
 from affine import Affine
 
-from analysis.change import change_magnitude, change_mask, noise_level
+from analysis.change import blurred, change_magnitude, change_mask, match_blur, noise_level
 from analysis.context import Context
 from analysis.errors import AnalysisError
 from analysis.models import AnalysisResult, Detection, References
 from analysis.objects import find_objects
 from analysis.radiometry import contrast, find_cloud, matching_luts
-from analysis.register import estimate_shift, shift_image
+from analysis.register import busiest_window, estimate_shift, shift_image
 from analysis.shapes import footprint
 from analysis.trains import find_trains
 
@@ -125,7 +125,14 @@ def _prepare(
             "(haze, thin cloud or low sun): confidence lowered"
         )
     fine = gsd <= 0.75
-    magnitude = change_magnitude(image, baseline, luts, radius=1, smooth=fine)
+    sigma_s, sigma_b = match_blur(image, baseline, luts, busiest_window(gray_s, 768))
+    if sigma_s or sigma_b:
+        image_for_change = blurred(image, sigma_s)
+        baseline = blurred(baseline, sigma_b)
+        luts = matching_luts(image_for_change, baseline, _sample(usable))
+    else:
+        image_for_change = image
+    magnitude = change_magnitude(image_for_change, baseline, luts, radius=1, smooth=fine)
     med, sigma = noise_level(magnitude, usable)
     high = max(med + 8.0 * sigma, 12.0)
     low = max(med + 4.0 * sigma, 0.5 * high)

@@ -29,6 +29,14 @@ def estimate_shift(
     return dy, dx
 
 
+def busiest_window(gray: np.ndarray, size: int) -> tuple[slice, slice]:
+    """The window of at most ``size`` px square with the most structure."""
+    h, w = gray.shape
+    wh, ww = min(size, h), min(size, w)
+    y0, x0 = _busiest_window(gray, wh, ww)
+    return slice(y0, y0 + wh), slice(x0, x0 + ww)
+
+
 def _busiest_window(gray: np.ndarray, wh: int, ww: int) -> tuple[int, int]:
     """Top-left corner of the window with the largest gradient energy (on a coarse grid)."""
     h, w = gray.shape

@@ -59,7 +59,6 @@ def find_trains(ctx: Context) -> tuple[list[Detection], np.ndarray]:
     slices = ndimage.find_objects(labels)
     min_px = MIN_RUN_M * WIDTH[0] / ctx.gsd**2
     order = [i for i in np.argsort(-sizes) if i > 0 and sizes[i] >= min_px]
-    detections: list[Detection] = []
     lines: list[LineString] = []
     for i in order:
         sl = slices[i - 1]
@@ -73,13 +72,90 @@ def find_trains(ctx: Context) -> tuple[list[Detection], np.ndarray]:
         blob.axis = _edge_axis(ctx, sl, blob)
         if blob.length_m < MIN_RUN_M or blob.length_m < 2.0 * (blob.area_m2 / blob.length_m):
             continue
-        for det, line in _trains_in_frame(ctx, blob):
-            if any(line.distance(o) < 1.5 and _parallel(line, o) for o in lines):
-                continue
-            detections.append(det)
+        for _, line in _trains_in_frame(ctx, blob):
             lines.append(line)
             _mark(used, ctx, line)
+    # Pieces of one train found from different regions: one line each, analysed again in full.
+    detections: list[Detection] = []
+    used[:] = False
+    for group in _collinear(lines):
+        found = _along(ctx, group) if len(group) > 1 else None
+        if found is None:
+            found = [_best(ctx, group[0])]
+        for det, line in found:
+            if det is None:
+                continue
+            if any(
+                line.distance(o.geometry) < 1.5 and _parallel(line, o.geometry) for o in detections
+            ):
+                continue
+            detections.append(det)
+            _mark(used, ctx, line)
     return detections, used
+
+
+def _collinear(lines: list[LineString]) -> list[list[LineString]]:
+    """Groups of lines on one track: parallel, within 1.5 m across, at most 16 m apart along."""
+    n = len(lines)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            a, b = lines[i], lines[j]
+            if not _parallel(a, b) or a.distance(b) > JOIN_M:
+                continue
+            (x0, y0), (x1, y1) = a.coords[0], a.coords[-1]
+            d = np.array([x1 - x0, y1 - y0]) / max(a.length, 1e-9)
+            mid = np.array(b.interpolate(0.5, normalized=True).coords[0]) - np.array([x0, y0])
+            if abs(mid[0] * d[1] - mid[1] * d[0]) <= 1.5:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[LineString]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(lines[i])
+    return list(groups.values())
+
+
+def _along(
+    ctx: Context, group: list[LineString]
+) -> list[tuple[Detection | None, LineString]] | None:
+    """The trains on the union of collinear lines, analysed on one lane frame along it."""
+    longest = max(group, key=lambda g: g.length)
+    (x0, y0), (x1, y1) = longest.coords[0], longest.coords[-1]
+    d = np.array([x1 - x0, y1 - y0]) / max(longest.length, 1e-9)
+    nrm = np.array([-d[1], d[0]])
+    ref = np.array([x0, y0])
+    ts, offs, weights = [], [], []
+    for g in group:
+        for p in (g.coords[0], g.coords[-1]):
+            rel = np.array(p) - ref
+            ts.append(float(rel @ d))
+        mid = np.array(g.interpolate(0.5, normalized=True).coords[0]) - ref
+        offs.append(float(mid @ nrm))
+        weights.append(g.length)
+    off = float(np.average(offs, weights=weights))
+    start = ref + d * (min(ts) - EXTEND_M) + nrm * off
+    length = max(ts) - min(ts) + 2 * EXTEND_M
+    inv = ~ctx.transform
+    col, row = inv * (float(start[0]), float(start[1]))
+    origin = np.array([row - 0.5, col - 0.5])
+    axis = np.array([-d[1], d[0]])  # map (east, north) to pixel (row, col)
+    side = max(4, int(round(6.0 / ctx.gsd)))
+    lane = frame_at(ctx, origin, axis, (0.0, float(np.ceil(length / ctx.gsd))), (-side, side))
+    runs = _runs(ctx, lane, side)
+    return [(det, line) for det, line in runs] or None
+
+
+def _best(ctx: Context, line: LineString) -> tuple[Detection | None, LineString]:
+    found = _along(ctx, [line])
+    if not found:
+        return None, line
+    return max(found, key=lambda r: r[1].length)
 
 
 def _edge_axis(ctx: Context, sl: tuple[slice, slice], blob: Blob) -> np.ndarray:
@@ -356,29 +432,28 @@ def _present(
     a: int,
     b: int,
 ) -> tuple[int, int] | None:
-    """The stretch of [a, b] where the *scene* holds the object, not only the baseline.
+    """The stretch of [a, b] where the *scene* holds an object, not only the baseline.
 
-    Each image is compared with its own bare lane just beyond the run's ends: where the scene is
-    nearer its bare lane than the baseline is to its own, the object was in the baseline only (it
-    left). Both profiles are sampled at the same places, so a lane a little off its track affects
-    both alike.
+    The scene's colour along the lane is compared with the scene's bare lane just beyond the run's
+    ends; the bar is set by how much the bare lane itself varies there (texture, a lane a little
+    off its track). Where only the baseline held a vehicle the scene shows bare lane: left out.
+    Stretches closer than 16 m join; the longest joined stretch is kept.
     """
     gsd = ctx.gsd
-    near, far = int(round(2.0 / gsd)), int(round(20.0 / gsd))
+    near, far = int(round(2.0 / gsd)), int(round(25.0 / gsd))
     u = np.arange(profile.shape[1])
     beyond = (((u >= a - far) & (u <= a - near)) | ((u >= b + near) & (u <= b + far))) & valid
     beyond &= occupancy < 0.1
     if beyond.sum() < 4:
         return a, b
-    d_scene = _distance(profile, np.median(profile[:, beyond], axis=1))
-    d_base = _distance(base_profile, np.median(base_profile[:, beyond], axis=1))
     k = max(1, int(round(2.0 / gsd)))
-    d_scene = ndimage.uniform_filter1d(d_scene, k)
-    d_base = ndimage.uniform_filter1d(d_base, k)
-    differs = (d_scene > max(ctx.low, 8.0)) & (d_scene >= 0.6 * d_base)
+    d_scene = ndimage.uniform_filter1d(_distance(profile, np.median(profile[:, beyond], axis=1)), k)
+    bar = max(ctx.low, 8.0, 1.5 * float(np.percentile(d_scene[beyond], 95)))
+    differs = d_scene > bar
     differs[:a] = False
     differs[b + 1 :] = False
-    gap = max(1, int(round(6.0 / gsd)))
+    gap = max(1, int(round(JOIN_M / gsd)))
+    differs = ndimage.binary_opening(differs, structure=np.ones(max(1, int(round(3.0 / gsd)))))
     differs = ndimage.binary_closing(np.pad(differs, gap), structure=np.ones(gap))[gap:-gap]
     labels, n = ndimage.label(differs)
     if n == 0:
