@@ -443,3 +443,24 @@ def test_a_sighting_whose_id_needs_encoding_is_edited_and_deleted_from_the_map(
     finally:
         if httpx.get(url).status_code == 200:
             store.delete(odd, actor="test")
+
+
+def test_a_candidate_found_by_the_analysis_is_on_the_map_as_automated_and_unreviewed(
+    server: LiveServer, demo_settings: Settings, watched: Watched
+) -> None:
+    r = httpx.post(
+        f"{server.url}/scenes/rajin-20230930/analysis", headers={"X-API-Key": KEY}, timeout=120
+    )
+    assert r.status_code == 200 and r.json()["ships"] == 1, r.text
+    try:
+        watched.open(f"{server.url}/map/#site=rajin&date=2023-09-30")
+        item = watched.page.locator("#list li", has_text="ship").filter(
+            has_text="(automated, unreviewed)"
+        )
+        text = open_popup(watched.page, item).inner_text()
+        assert "automated" in text and "unreviewed" in text and "Confidence" in text
+        assert "Found on a SYNTHETIC image" in text
+        assert watched.errors == []
+    finally:
+        store = SQLiteStore(demo_settings.database)
+        store.replace_automated("rajin-20230930", [], actor="test")

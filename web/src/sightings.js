@@ -17,9 +17,11 @@ export function popupContent(feature, onEdit) {
     ["When", timeText(p)],
     ["Count", countText(p)],
     ["Length", lengthText(p)],
+    ["Area", p.area_m2 ? `${Math.round(p.area_m2).toLocaleString("en")} m²` : null],
     ["Status", p.status],
     ["Confidence", p.confidence === null || p.confidence === undefined ? null : String(p.confidence)],
     ["Method", p.method],
+    ["Review", p.review],
     ["Scene", p.scene_id || "reported only (no image held)"],
   ].filter(([, v]) => v);
   const sources = (p.sources || []).map((s) =>
@@ -58,7 +60,8 @@ export function renderList(map, layer) {
     const p = item.feature.properties;
     list.append(
       el("li", { onclick: () => { map.fitBounds(bounds, { maxZoom: 18 }); item.openPopup(); } },
-        `${timeText(p)} — ${countText(p)}${lengthText(p) ? `, ${lengthText(p)}` : ""}`),
+        `${timeText(p)} — ${countText(p)}${lengthText(p) ? `, ${lengthText(p)}` : ""}` +
+          (p.method === "automated" ? ` (automated${p.review ? `, ${p.review}` : ""})` : "")),
     );
   });
 }
