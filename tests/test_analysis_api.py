@@ -326,3 +326,69 @@ def test_a_removed_scene_flags_its_candidates(
     assert CliRunner().invoke(cli, ["scenes", "rm", "bridge-train"]).exit_code == 0
     found = automated(client, "bridge-train")
     assert found and all(f["properties"]["scene_removed"] is True for f in found)
+
+
+def write_mercator(
+    settings: Settings, scene_id: str, when: str, data: np.ndarray, resolution: float
+) -> Scene:
+    """``data`` (drawn on the UTM grid) warped to Web Mercator at ``resolution`` and registered."""
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    left, top = ORIGIN
+    bounds = (left, top - SIZE[1] * GSD, left + SIZE[0] * GSD, top)
+    transform, width, height = calculate_default_transform(
+        "EPSG:32652", "EPSG:3857", SIZE[0], SIZE[1], *bounds, resolution=resolution
+    )
+    warped = np.zeros((3, height, width), dtype="uint8")
+    reproject(
+        data.astype("uint8"),
+        warped,
+        src_transform=from_origin(*ORIGIN, GSD, GSD),
+        src_crs="EPSG:32652",
+        dst_transform=transform,
+        dst_crs="EPSG:3857",
+        resampling=Resampling.bilinear,
+    )
+    path = settings.scenes_dir / f"{scene_id}.tif"
+    profile = {"driver": "GTiff", "dtype": "uint8", "count": 3, "width": width, "height": height}
+    with MemoryFile() as mem:
+        with mem.open(**profile, crs="EPSG:3857", transform=transform) as ds:
+            ds.write(warped)
+        with mem.open() as ds:
+            to_cog(ds, path, quiet=True)
+    scene = describe_cog(
+        path,
+        scene_id=scene_id,
+        when=datetime.fromisoformat(when),
+        sites=load_sites(settings.sites_file),
+        provider="p",
+        licence="l",
+        description="SYNTHETIC",
+        synthetic=True,
+        data_dir=settings.data_dir,
+    )
+    return Catalog(settings.database, settings.data_dir).add(scene)
+
+
+def test_a_baseline_in_another_crs_and_resolution_is_warped_to_the_scene(
+    client: TestClient, settings: Settings
+) -> None:
+    write_mercator(settings, "bridge-mercator", "2022-10-20T11:00:00+09:00", ground(1, 0.9, 8), 1.5)
+    r = run(client, "bridge-train", {"baseline": "bridge-mercator"})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["sites"][0]["baseline"] == "bridge-mercator"
+    assert doc["trains"] == 1 and abs(doc["wagons"] - WAGONS) <= 1
+
+
+def test_a_web_mercator_scene_is_measured_in_ground_metres(
+    client: TestClient, settings: Settings
+) -> None:
+    # Web Mercator's metres are 1.35 ground metres here: lengths must not come out 35 % long.
+    scene = write_mercator(
+        settings, "bridge-train-3857", "2022-11-09T11:00:00+09:00", with_train(ground(1)), 0.6
+    )
+    r = run(client, scene.id)
+    assert r.status_code == 200, r.text
+    [train] = [f for f in automated(client, scene.id) if f["properties"]["kind"] == "train"]
+    assert abs(train["properties"]["length_m"] - TRAIN_M) / TRAIN_M <= 0.10

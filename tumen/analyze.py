@@ -101,9 +101,13 @@ def default_baseline(catalog: Catalog, scene: Scene, site: str) -> Scene | None:
 
 
 def metric_crs(scene: Scene, site: Site) -> CRS:
-    """The scene's own CRS when it is in metres, else the UTM zone of the site."""
+    """The scene's own CRS when it is a UTM zone, else the UTM zone of the site.
+
+    Lengths and areas are measured in the grid's units, so the grid must be true to the ground:
+    Web Mercator's metres are 1.35 ground metres at 42° N, and degrees are not metres at all.
+    """
     crs = CRS.from_user_input(scene.crs)
-    if crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
+    if crs.is_projected and crs.utm_zone is not None:
         return crs
     lon, lat = site.centre
     info = query_utm_crs_info(
