@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from tiles.ingest import Registration
+from tumen.cli.analyze import analyze_new_scene
 from tumen.cli.bake import bake_scenes
 from tumen.cli.common import CommandRefused, catalog_of, console, settings_of
 from tumen.cli.scenes import register_raster
@@ -58,6 +59,12 @@ def stac_ingest(
         bool, typer.Option("--link/--copy", help="Read a remote asset in place, or download it.")
     ] = True,
     bake_tiles: Annotated[bool, typer.Option("--bake/--no-bake")] = True,
+    run_analysis: Annotated[
+        bool,
+        typer.Option(
+            "--analyze/--no-analyze", help="Find trains, ships and cargo on it afterwards."
+        ),
+    ] = True,
 ) -> None:
     """Register an item's raster asset with the item's datetime, provider and licence."""
     from tiles.stac_source import item_facts, raster_asset, read_item
@@ -85,3 +92,5 @@ def stac_ingest(
     )
     if bake_tiles:
         bake_scenes(ctx, [scene])
+    if run_analysis:
+        analyze_new_scene(settings, catalog, scene)
