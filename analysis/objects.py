@@ -19,6 +19,7 @@ SHIP_LENGTH = (20.0, 300.0)
 SHIP_RATIO = (4.0, 11.0)
 CARGO_MIN_M2 = 20.0
 CARGO_GROUP_M = 15.0
+CRISP = 0.3  # per metre: the change reaches its full value within about 3 m
 
 
 def find_objects(ctx: Context, used: np.ndarray, references: References | None) -> list[Detection]:
@@ -208,12 +209,29 @@ def _cargo_part(
     blob = _blob(opened, win, ctx.gsd)
     if blob.width_m < 2.0 or (blob.length_m > WAGON[1] * 2 and blob.width_m < 4.5):
         return None
+    if crispness(ctx, opened, win) < CRISP:
+        return None
     elongated = blob.length_m >= 4.0 * blob.width_m
     present, contrast = stands_out(ctx, opened, win, ends_only=elongated)
     if not present:
         return None
     geom = footprint(opened, ctx.window_transform(win), ctx.gsd)
     return blob, geom, contrast
+
+
+def crispness(ctx: Context, mask: np.ndarray, win: tuple[slice, slice]) -> float:
+    """How sharply the change rises at the region's outline, per metre, relative to its inside.
+
+    Things have outlines: the change climbs to its full value within a pixel or two. Wisps of
+    cloud, haze and shadow fade in over many metres.
+    """
+    m = ctx.magnitude[win]
+    grad = ndimage.gaussian_gradient_magnitude(m, 1.0) / ctx.gsd
+    boundary = mask & ~ndimage.binary_erosion(mask)
+    inside = float(np.median(m[mask]))
+    if inside <= 0 or not boundary.any():
+        return 0.0
+    return float(np.median(grad[ndimage.binary_dilation(boundary)])) / inside
 
 
 def _cargo(parts: list[tuple[Blob, BaseGeometry, float]], ctx: Context) -> list[Detection]:

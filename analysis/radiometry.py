@@ -109,6 +109,9 @@ def find_cloud(
     area = ndimage.sum_labels(soft, labels, index=np.arange(1, n + 1))
     keep = np.zeros(n + 1, dtype=bool)
     keep[1:] = (sizes * block_m2 >= 3000.0) & (area * block_m2 >= 5000.0)
+    if keep.any():
+        # Where there is cloud, its wisps are cloud too: smaller washed-out patches nearby.
+        keep[1:] |= area * block_m2 >= 50.0
     cloud_small = keep[labels]
     if not cloud_small.any():
         return Cloud(np.zeros(valid.shape, dtype=bool), 0.0)

@@ -484,10 +484,10 @@ def layout(look: Look) -> Layout:
     gone = box(*xy(150, 325), *xy(175, 310))
     base.append((gone, CARGO_COLOURS[rng.integers(len(CARGO_COLOURS))]))
     # Ships: one at the pier, one at anchor; a baseline ship that left.
-    length = float(rng.uniform(60, 140))
+    length = float(rng.uniform(50, 100))
     beam = length / rng.uniform(6.0, 7.5)
     up = np.array([0.0, 1.0])
-    sx, sy = xy(pier_x + 30 + 3 + beam / 2, shore + 20 + length / 2)
+    sx, sy = xy(pier_x + 30 + 3 + beam / 2, shore + 5 + length / 2)
     ship = hull((sx, sy), -up, length, beam)
     scene.append((ship, HULL_COLOURS[rng.integers(len(HULL_COLOURS))]))
     scene.append(
