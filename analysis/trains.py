@@ -21,7 +21,7 @@ from analysis.shapes import Blob
 
 WIDTH = (2.2, 4.6)  # measured width of a rail vehicle (2.8–3.6 m), with blur and edges
 WAGON = (10.0, 25.0)
-MIN_RUN_M = 8.0
+MIN_RUN_M = 10.0
 JOIN_M = 16.0
 EXTEND_M = 30.0
 SIDE_M = 12.0
@@ -574,7 +574,7 @@ def count_wagons(lengths: np.ndarray) -> tuple[int, bool, bool]:
     loco = False
     if arr.size >= 3:
         for end in (0, arr.size - 1):
-            if counts[end] == 1 and 1.25 * typical <= arr[end] <= 26.0:
+            if 1.25 * typical <= arr[end] <= 26.0:
                 counts[end] = 0
                 loco = True
                 break
