@@ -10,18 +10,19 @@ def matching_luts(scene: np.ndarray, baseline: np.ndarray, mask: np.ndarray) -> 
     """Per band, a 256-entry table taking a baseline value to the scene value at the same place.
 
     ``scene`` and ``baseline`` are (3, H, W) uint8 on the same grid; only pixels where ``mask`` is
-    True count. For each baseline level the table holds the median scene value of the pixels at
-    that level (pixel pairs, so what changed between the dates is outvoted by what did not), made
-    non-decreasing and filled between levels. Returns (3, 256) float32:
-    ``lut[b][baseline[b]]`` is the baseline in the scene's radiometry.
+    True count. Each band's table is a curve ``offset + gain * 255 * (x / 255) ** gamma`` (light,
+    gain, gamma and haze all take this form) fitted robustly to the median scene value at each
+    baseline level: pixel pairs, so what changed between the dates is outvoted by what did not,
+    and levels where the pairs disagree (taken over by change) weigh little. Returns (3, 256)
+    float32: ``lut[b][baseline[b]]`` is the baseline in the scene's radiometry.
     """
     luts = np.empty((scene.shape[0], 256), dtype="float32")
     for band in range(scene.shape[0]):
-        luts[band] = _conditional_median(baseline[band][mask], scene[band][mask])
+        luts[band] = _fit_curve(baseline[band][mask], scene[band][mask])
     return luts
 
 
-def _conditional_median(x: np.ndarray, y: np.ndarray, min_count: int = 25) -> np.ndarray:
+def _fit_curve(x: np.ndarray, y: np.ndarray, min_count: int = 25) -> np.ndarray:
     levels = np.arange(256, dtype="float64")
     if x.size < min_count:
         return levels.astype("float32")
@@ -30,32 +31,34 @@ def _conditional_median(x: np.ndarray, y: np.ndarray, min_count: int = 25) -> np
     counts = np.bincount(xs, minlength=256)
     ends = np.cumsum(counts)
     starts = ends - counts
-    known = counts >= min_count
-    med = np.array(
-        [np.median(ys[s:e]) if k else 0.0 for s, e, k in zip(starts, ends, known, strict=True)]
-    )
-    if not known.any():
+    known = np.flatnonzero(counts >= min_count)
+    if known.size < 3:
         return levels.astype("float32")
-    lut = _monotone(med[known], counts[known].astype("float64"))
-    # Levels seen too rarely: interpolate; beyond the seen range, keep the slope of the ends.
-    xk = levels[known]
-    out = np.interp(levels, xk, lut)
-    lo, hi = xk[0], xk[-1]
-    out[levels < lo] = lut[0] - (lo - levels[levels < lo])
-    out[levels > hi] = lut[-1] + (levels[levels > hi] - hi)
-    return out.astype("float32")
-
-
-def _monotone(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted least-squares non-decreasing fit (pool adjacent violators)."""
-    blocks: list[list[float]] = []  # [value, weight, size]
-    for v, w in zip(values, weights, strict=True):
-        blocks.append([float(v), float(w), 1.0])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            v2, w2, n2 = blocks.pop()
-            v1, w1, n1 = blocks.pop()
-            blocks.append([(v1 * w1 + v2 * w2) / (w1 + w2), w1 + w2, n1 + n2])
-    return np.concatenate([np.full(int(n), v) for v, _, n in blocks])
+    med = np.empty(known.size)
+    spread = np.empty(known.size)
+    for k, v in enumerate(known):
+        q25, q50, q75 = np.percentile(ys[starts[v] : ends[v]], [25, 50, 75])
+        med[k], spread[k] = q50, q75 - q25
+    xk = levels[known] / 255.0
+    typical = max(float(np.median(spread)), 1.0)
+    weight = np.sqrt(counts[known]) / (1.0 + np.square(spread / (2.0 * typical)))
+    best_loss, best = np.inf, (0.0, 255.0, 1.0)
+    for gamma in np.exp(np.linspace(np.log(0.4), np.log(2.5), 61)):
+        basis = np.stack([np.ones_like(xk), 255.0 * xk**gamma], axis=1)
+        w = weight.copy()
+        coef = np.zeros(2)
+        for _ in range(4):  # iteratively reweighted: levels taken over by change drop out
+            sw = np.sqrt(w)
+            coef = np.linalg.lstsq(basis * sw[:, None], med * sw, rcond=None)[0]
+            resid = med - basis @ coef
+            scale = max(1.4826 * float(np.median(np.abs(resid))), 1.0)
+            w = weight * np.clip(1.0 - np.square(resid / (4.685 * scale)), 0.0, None) ** 2
+        loss = float((w * np.square(resid)).sum() / max(w.sum(), 1e-9))
+        if coef[1] > 0 and loss < best_loss:
+            best_loss, best = loss, (float(coef[0]), float(coef[1]), float(gamma))
+    offset, gain, gamma = best
+    curve = offset + gain * 255.0 * (levels / 255.0) ** gamma
+    return np.clip(curve, 0.0, 255.0).astype("float32")  # the scene saturates as the sensor did
 
 
 def contrast(gray: np.ndarray, mask: np.ndarray) -> float:
@@ -115,7 +118,7 @@ def find_cloud(
     cloud_small = keep[labels]
     if not cloud_small.any():
         return Cloud(np.zeros(valid.shape, dtype=bool), 0.0)
-    grow = max(1, round(12.0 / (factor * gsd)))
+    grow = max(1, round(20.0 / (factor * gsd)))
     cloud_small = ndimage.binary_dilation(cloud_small, iterations=grow)
     mask = np.kron(cloud_small, np.ones((factor, factor), dtype=bool))
     mask = _fit(mask, valid.shape) & valid
