@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,15 +42,15 @@ def make_cog(
     width, height = size
     rng = np.random.default_rng(seed)
     data = rng.integers(1, 255, size=(3, height, width), dtype=np.uint8)
-    profile = {
-        "driver": "GTiff",
-        "dtype": "uint8",
-        "count": 3,
-        "width": width,
-        "height": height,
-        "crs": "EPSG:32652",
-        "transform": from_origin(*origin, res, res),
-    }
+    return write_cog(path, data, crs="EPSG:32652", transform=from_origin(*origin, res, res))
+
+
+def write_cog(path: Path, data: np.ndarray, *, crs: str, transform: Any) -> Path:
+    """``data`` (bands, rows, cols) as a COG at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count, height, width = data.shape
+    profile = {"driver": "GTiff", "dtype": data.dtype.name, "count": count}
+    profile |= {"width": width, "height": height, "crs": crs, "transform": transform}
     with MemoryFile() as mem:
         with mem.open(**profile) as ds:
             ds.write(data)
@@ -63,6 +64,11 @@ def register(
 ) -> Scene:
     """Make a COG in the data dir and register it under ``scene_id`` at ``when``."""
     path = make_cog(settings.scenes_dir / f"{scene_id}.tif", seed=seed, **kw)
+    return register_file(settings, path, scene_id, when, synthetic=synthetic)
+
+
+def register_file(settings: Settings, path: Path, scene_id: str, when: str, **update: Any) -> Scene:
+    """Register the COG at ``path`` as ``scene_id`` at ``when`` (``update``: fields to set)."""
     scene = describe_cog(
         path,
         scene_id=scene_id,
@@ -71,9 +77,9 @@ def register(
         provider="test provider",
         licence="CC0-1.0",
         description="SYNTHETIC test scene",
-        synthetic=synthetic,
+        synthetic=True,
         data_dir=settings.data_dir,
-    )
+    ).model_copy(update=update)
     return Catalog(settings.database, settings.data_dir).add(scene)
 
 

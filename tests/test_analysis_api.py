@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from rasterio.features import rasterize
-from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box, shape
 from typer.testing import CliRunner
 
+from tests.conftest import register_file, write_cog
 from tiles.catalog import Catalog, Scene
-from tiles.ingest import describe_cog, to_cog
+from tiles.ingest import render_defaults
 from tiles.sites import load_sites
 from tumen.app import create_app
 from tumen.cli import app as cli
@@ -71,42 +71,30 @@ def with_train(data: np.ndarray, start: float = 60.0) -> np.ndarray:
     return out
 
 
+def scene_cog(
+    settings: Settings,
+    scene_id: str,
+    data: np.ndarray,
+    crs: str = "EPSG:32652",
+    transform: Any = None,
+) -> Path:
+    """``data`` as a COG in the scenes dir, on the test grid by default."""
+    transform = transform or from_origin(*ORIGIN, GSD, GSD)
+    return write_cog(settings.scenes_dir / f"{scene_id}.tif", data, crs=crs, transform=transform)
+
+
 def write_scene(
     settings: Settings,
     scene_id: str,
     when: str,
     data: np.ndarray,
     origin: tuple[float, float] = ORIGIN,
-    **kw: Any,
+    **update: Any,
 ) -> Scene:
-    path = settings.scenes_dir / f"{scene_id}.tif"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {
-        "driver": "GTiff",
-        "dtype": "uint8",
-        "count": 3,
-        "width": SIZE[0],
-        "height": SIZE[1],
-        "crs": "EPSG:32652",
-        "transform": from_origin(*origin, GSD, GSD),
-    }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as ds:
-            ds.write(data.astype("uint8"))
-        with mem.open() as ds:
-            to_cog(ds, path, quiet=True)
-    scene = describe_cog(
-        path,
-        scene_id=scene_id,
-        when=datetime.fromisoformat(when),
-        sites=load_sites(settings.sites_file),
-        provider="test provider",
-        licence="CC0-1.0",
-        description="SYNTHETIC test scene",
-        synthetic=True,
-        data_dir=settings.data_dir,
-    ).model_copy(update=kw)
-    return Catalog(settings.database, settings.data_dir).add(scene)
+    """An 8-bit RGB scene on the test grid (at ``origin``), registered."""
+    transform = from_origin(*origin, GSD, GSD)
+    path = scene_cog(settings, scene_id, data.astype("uint8"), transform=transform)
+    return register_file(settings, path, scene_id, when, **update)
 
 
 @pytest.fixture
@@ -228,18 +216,8 @@ def test_bad_requests_are_refused_and_change_nothing(
     # The same site, but 400 m away: no pixel in common with bridge-train.
     away = (ORIGIN[0] + 400, ORIGIN[1] - 250)
     write_scene(settings, "bridge-elsewhere", "2022-11-05T11:00:00+09:00", elsewhere, away)
-    rajin = describe_cog(
-        Path(catalog.location(catalog.get("bridge-train"))),
-        scene_id="rajin-x",
-        when=datetime.fromisoformat("2023-10-01T11:00:00+09:00"),
-        sites=load_sites(settings.sites_file),
-        provider="p",
-        licence="l",
-        description="SYNTHETIC",
-        synthetic=True,
-        data_dir=settings.data_dir,
-    ).model_copy(update={"sites": ["rajin"]})
-    catalog.add(rajin)
+    location = Path(catalog.location(catalog.get("bridge-train")))
+    register_file(settings, location, "rajin-x", "2023-10-01T11:00:00+09:00", sites=["rajin"])
     run(client, "bridge-train")
     before = sorted(f["id"] for f in automated(client, "bridge-train"))
     for scene_id, body, status, says in bad_cases(settings):
@@ -253,36 +231,9 @@ def test_a_16_bit_single_band_scene_is_read_with_its_render_defaults(
     client: TestClient, settings: Settings
 ) -> None:
     grey = with_train(ground(1)).mean(axis=0, keepdims=True) * 40  # 0..10200 in uint16
-    path = settings.scenes_dir / "bridge-grey.tif"
-    profile = {
-        "driver": "GTiff",
-        "dtype": "uint16",
-        "count": 1,
-        "width": SIZE[0],
-        "height": SIZE[1],
-        "crs": "EPSG:32652",
-        "transform": from_origin(*ORIGIN, GSD, GSD),
-    }
-    with MemoryFile() as mem:
-        with mem.open(**profile) as ds:
-            ds.write(grey.astype("uint16"))
-        with mem.open() as ds:
-            to_cog(ds, path, quiet=True)
-    from tiles.ingest import render_defaults
-
-    scene = describe_cog(
-        path,
-        scene_id="bridge-grey",
-        when=datetime.fromisoformat("2022-11-06T11:00:00+09:00"),
-        sites=load_sites(settings.sites_file),
-        provider="p",
-        licence="l",
-        description="SYNTHETIC",
-        synthetic=True,
-        data_dir=settings.data_dir,
-    )
-    Catalog(settings.database, settings.data_dir).add(
-        scene.model_copy(update={"render": render_defaults(path)})
+    path = scene_cog(settings, "bridge-grey", grey.astype("uint16"))
+    register_file(
+        settings, path, "bridge-grey", "2022-11-06T11:00:00+09:00", render=render_defaults(path)
     )
     r = run(client, "bridge-grey")
     assert r.status_code == 200, r.text
@@ -349,25 +300,8 @@ def write_mercator(
         dst_crs="EPSG:3857",
         resampling=Resampling.bilinear,
     )
-    path = settings.scenes_dir / f"{scene_id}.tif"
-    profile = {"driver": "GTiff", "dtype": "uint8", "count": 3, "width": width, "height": height}
-    with MemoryFile() as mem:
-        with mem.open(**profile, crs="EPSG:3857", transform=transform) as ds:
-            ds.write(warped)
-        with mem.open() as ds:
-            to_cog(ds, path, quiet=True)
-    scene = describe_cog(
-        path,
-        scene_id=scene_id,
-        when=datetime.fromisoformat(when),
-        sites=load_sites(settings.sites_file),
-        provider="p",
-        licence="l",
-        description="SYNTHETIC",
-        synthetic=True,
-        data_dir=settings.data_dir,
-    )
-    return Catalog(settings.database, settings.data_dir).add(scene)
+    path = scene_cog(settings, scene_id, warped, "EPSG:3857", transform)
+    return register_file(settings, path, scene_id, when)
 
 
 def test_a_baseline_in_another_crs_and_resolution_is_warped_to_the_scene(
