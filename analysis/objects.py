@@ -13,7 +13,7 @@ from shapely.ops import unary_union
 from analysis.context import Context
 from analysis.models import Detection, References
 from analysis.shapes import Blob, footprint
-from analysis.trains import WAGON
+from analysis.trains import WIDTH
 
 SHIP_LENGTH = (20.0, 300.0)
 SHIP_RATIO = (4.0, 11.0)
@@ -207,8 +207,8 @@ def _cargo_part(
     if opened.sum() * ctx.gsd**2 < CARGO_MIN_M2:
         return None
     blob = _blob(opened, win, ctx.gsd)
-    if blob.width_m < 2.0 or (blob.length_m > WAGON[1] * 2 and blob.width_m < 4.5):
-        return None
+    if blob.width_m < 2.0 or (blob.width_m <= WIDTH[1] and blob.length_m >= 3.0 * blob.width_m):
+        return None  # too thin, or shaped like rail vehicles (the train stage judged those)
     if crispness(ctx, opened, win) < CRISP:
         return None
     elongated = blob.length_m >= 4.0 * blob.width_m
