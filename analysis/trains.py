@@ -404,7 +404,7 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
         # colour into a bare lane, weakly next to what a vehicle on it changes.
         core_mag = f.magnitude[core_rows, a : b + 1]
         strong = np.median(core_mag[:, occupancy[a : b + 1] >= 0.5])
-        solid = (core_mag >= max(ctx.high, 0.35 * strong)).mean(axis=0) >= 0.5
+        solid = (core_mag >= max(ctx.high, 0.2 * strong)).mean(axis=0) >= 0.5
         if not solid.any():
             continue
         a, b = a + int(np.argmax(solid)), a + int(solid.size - 1 - np.argmax(solid[::-1]))
