@@ -209,8 +209,8 @@ def _cargo_part(
     blob = _blob(opened, win, ctx.gsd)
     if blob.width_m < 2.0 or (blob.width_m <= WIDTH[1] and blob.length_m >= 3.0 * blob.width_m):
         return None  # too thin, or shaped like rail vehicles (the train stage judged those)
-    if crispness(ctx, opened, win) < CRISP:
-        return None
+    if ctx.cloud.any() and crispness(ctx, opened, win) < CRISP:
+        return None  # in a scene with cloud, a soft patch is a wisp of it
     elongated = blob.length_m >= 4.0 * blob.width_m
     present, contrast = stands_out(ctx, opened, win, ends_only=elongated)
     if not present:
