@@ -448,7 +448,10 @@ def _present(
         return a, b
     k = max(1, int(round(2.0 / gsd)))
     d_scene = ndimage.uniform_filter1d(_distance(profile, np.median(profile[:, beyond], axis=1)), k)
-    bar = max(ctx.low, 8.0, 1.5 * float(np.percentile(d_scene[beyond], 95)))
+    # The bar: how much the bare lane varies, but never above half the run's own contrast (a
+    # train of pale wagons under haze still stands out from its lane by that much).
+    spread = 1.5 * float(np.percentile(d_scene[beyond], 95))
+    bar = max(ctx.low, 8.0, min(spread, 0.5 * float(np.median(d_scene[a : b + 1]))))
     differs = d_scene > bar
     differs[:a] = False
     differs[b + 1 :] = False
