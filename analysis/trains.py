@@ -22,6 +22,14 @@ from analysis.shapes import Blob
 WIDTH = (2.2, 4.6)  # measured width of a rail vehicle (2.8–3.6 m), with blur and edges
 WAGON = (10.0, 25.0)
 MIN_RUN_M = 10.0
+MIN_RUN_COARSE_M = 40.0  # beyond 1.5 m pixels a short run is not told from a boat or a shed
+
+
+def min_run(gsd: float) -> float:
+    """The shortest run reported as a train at this pixel size."""
+    return MIN_RUN_M if gsd <= 1.5 else MIN_RUN_COARSE_M
+
+
 JOIN_M = 16.0
 EXTEND_M = 30.0
 SIDE_M = 12.0
@@ -408,7 +416,7 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
         if not solid.any():
             continue
         a, b = a + int(np.argmax(solid)), a + int(solid.size - 1 - np.argmax(solid[::-1]))
-        if (b - a + 1) * gsd < MIN_RUN_M:
+        if (b - a + 1) * gsd < min_run(gsd):
             continue
         # Width of the change along this run only (other trains on the lane's frame are elsewhere).
         cross = (f.magnitude[:, a : b + 1] * f.changed[:, a : b + 1]).sum(axis=1)
@@ -464,7 +472,7 @@ def _present(
     sizes = np.bincount(labels)[1:]
     k = int(np.argmax(sizes)) + 1
     idx = np.flatnonzero(labels == k)
-    if (idx[-1] - idx[0] + 1) * gsd < MIN_RUN_M:
+    if (idx[-1] - idx[0] + 1) * gsd < min_run(gsd):
         return None
     return int(idx[0]), int(idx[-1])
 
