@@ -40,7 +40,7 @@ def analyze(
     ctx = _prepare(image, baseline, transform, gsd, valid, notes)
     detections: list[Detection] = []
     if ctx.usable.sum() * gsd**2 >= 400.0:
-        trains, used = find_trains(ctx)
+        trains, used = find_trains(ctx, references)
         detections = trains + find_objects(ctx, used, references)
     detections = _account_for_cloud(ctx, detections, notes)
     if ctx.gsd > 1.5:

@@ -165,40 +165,6 @@ def _on_water(
     return bool(references.water.buffer(20.0).contains(Point(x, y)))
 
 
-def _coarse_train(
-    ctx: Context, blob: Blob, mask: np.ndarray, win: tuple[slice, slice]
-) -> Detection | None:
-    """A long narrow changed region of a rail vehicle's width: a train whose wagons are not split."""
-    gsd = ctx.gsd
-    width = blob.width_m + (gsd if ctx.fine else 0.0)
-    max_width = 4.8 if ctx.fine else 3.6 + 2 * gsd
-    length = blob.length_m
-    if not (2.0 <= width <= max_width and length >= 12.0 and length >= 4 * width):
-        return None
-    if np.percentile(blob.widths_px, 90) * gsd > max_width + gsd:
-        return None
-    present, _ = stands_out(ctx, mask, win, ends_only=True)
-    if not present:
-        return None
-    typical = 15.0
-    wagons = max(1, int(round((length + 1.0) / (typical + 1.0))))
-    line = blob.axis_line(ctx.transform)
-    return Detection(
-        kind="train",
-        geometry=line,
-        length_m=round(length, 1),
-        count=wagons,
-        count_approx=True,
-        area_m2=None,
-        confidence=0.55 if ctx.fine else 0.5,
-        description=(
-            f"Automated: a {length:.0f} m run of rail-vehicle width, new since the baseline; "
-            f"wagon separations not resolved at {gsd:.1f} m per pixel, about {wagons} wagons "
-            f"estimated from length (15 m each); locomotive not told apart."
-        ),
-    )
-
-
 def _cargo_part(
     ctx: Context, mask: np.ndarray, win: tuple[slice, slice]
 ) -> tuple[Blob, BaseGeometry, float] | None:

@@ -16,7 +16,7 @@ from scipy.signal import find_peaks
 from shapely.geometry import LineString
 
 from analysis.context import Context
-from analysis.models import Detection
+from analysis.models import Detection, References
 from analysis.shapes import Blob
 
 WIDTH = (2.2, 4.6)  # measured width of a rail vehicle (2.8–3.6 m), with blur and edges
@@ -57,8 +57,13 @@ class Frame:
         return float(r), float(c)
 
 
-def find_trains(ctx: Context) -> tuple[list[Detection], np.ndarray]:
-    """Trains on the scene, and the mask of the pixels they take (left out of later stages)."""
+def find_trains(
+    ctx: Context, references: References | None = None
+) -> tuple[list[Detection], np.ndarray]:
+    """Trains on the scene, and the mask of the pixels they take (left out of later stages).
+
+    With track centre-lines among the references, a run must lie along one (within 3 m).
+    """
     used = np.zeros(ctx.changed.shape, dtype=bool)
     labels, n = ndimage.label(ctx.changed, structure=np.ones((3, 3), bool))
     if n == 0:
@@ -91,7 +96,7 @@ def find_trains(ctx: Context) -> tuple[list[Detection], np.ndarray]:
         if found is None:
             found = [_best(ctx, group[0])]
         for det, line in found:
-            if det is None:
+            if det is None or not _on_track(line, references):
                 continue
             if any(
                 line.distance(o.geometry) < 1.5 and _parallel(line, o.geometry) for o in detections
@@ -100,6 +105,13 @@ def find_trains(ctx: Context) -> tuple[list[Detection], np.ndarray]:
             detections.append(det)
             _mark(used, ctx, line)
     return detections, used
+
+
+def _on_track(line: LineString, references: References | None) -> bool:
+    if references is None or not references.tracks:
+        return True
+    mid = line.interpolate(0.5, normalized=True)
+    return any(track.distance(mid) <= 3.0 for track in references.tracks)
 
 
 def _collinear(lines: list[LineString]) -> list[list[LineString]]:

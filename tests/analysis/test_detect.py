@@ -140,3 +140,14 @@ def test_valid_mask_leaves_nodata_out(drawn: dr.Drawn) -> None:
     east = dr.X0 + dr.W_M / 2
     assert all(d.geometry.bounds[0] >= east - 1.0 for d in result.detections)
     assert result.area_km2 == pytest.approx(valid.sum() * 0.25 / 1e6)
+
+
+def test_track_references_keep_trains_to_the_tracks(drawn: dr.Drawn) -> None:
+    from analysis import References
+
+    scene = dr.finish(dr.paint(dr.world() + drawn.shapes, seed=5), seed=7, noise=3.0)
+    only_track_0 = References(tracks=[dr.track_line(0)])
+    result = analyze(scene, _baseline(), dr.TRANSFORM, references=only_track_0)
+    trains = _kind(result, "train")
+    assert len(trains) == 1
+    assert trains[0].geometry.distance(dr.track_line(0)) < 1.0
