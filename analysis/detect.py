@@ -181,13 +181,18 @@ def _pixel_noise(gray: np.ndarray, mask: np.ndarray) -> float:
 def _account_for_cloud(
     ctx: Context, detections: list[Detection], notes: list[str]
 ) -> list[Detection]:
-    """Lower confidence beside cloud and under haze; say so."""
+    """Lower confidence beside cloud and under haze, leave out trains running into it; say so."""
     hazy = any("contrast" in n for n in notes)
-    cloud_geom = None
+    cloud_geom = cloud_edge = None
     if ctx.cloud.any():
-        cloud_geom = footprint(ctx.cloud, ctx.transform, 4 * ctx.gsd).buffer(30.0)
+        cloud_edge = footprint(ctx.cloud, ctx.transform, 4 * ctx.gsd)
+        cloud_geom = cloud_edge.buffer(30.0)
     out = []
+    cut = 0
     for d in detections:
+        if d.kind == "train" and cloud_edge is not None and d.geometry.distance(cloud_edge) < 2.0:
+            cut += 1  # runs into the cloud: its length and wagons are unknown
+            continue
         factor = 1.0
         if cloud_geom is not None and d.geometry.intersects(cloud_geom):
             factor *= 0.6
@@ -196,6 +201,11 @@ def _account_for_cloud(
         if factor < 1.0:
             d = _with_confidence(d, d.confidence * factor)
         out.append(d)
+    if cut:
+        notes.append(
+            f"{cut} train{'s' if cut > 1 else ''} running into the cloud not reported "
+            "(length and wagons unknown)"
+        )
     return out
 
 

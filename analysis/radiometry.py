@@ -78,6 +78,9 @@ class Cloud:
     fraction: float
 
 
+WISP_REACH_M = 50.0
+
+
 def find_cloud(
     scene: np.ndarray, baseline: np.ndarray, luts: np.ndarray, valid: np.ndarray, gsd: float
 ) -> Cloud:
@@ -103,7 +106,9 @@ def find_cloud(
     tex_b = _texture(b.mean(axis=0))
     whitish = (spread < 0.15 + 0.5 * np.abs(alpha)) & (brighter > 6.0) & v
     core = whitish & (alpha > 0.25) & (tex_s < 0.8 * tex_b + 1.0)
-    soft = whitish & (alpha > 0.06)
+    # Cloud is broad: strips a block or two wide (pale wagons, roofs) are opened away, so that
+    # the soft edge does not run along a train of pale wagons away from the cloud.
+    soft = ndimage.binary_opening(whitish & (alpha > 0.06), structure=np.ones((3, 3), bool))
     labels, n = ndimage.label(soft)
     if n == 0:
         return Cloud(np.zeros(valid.shape, dtype=bool), 0.0)
@@ -113,8 +118,12 @@ def find_cloud(
     keep = np.zeros(n + 1, dtype=bool)
     keep[1:] = (sizes * block_m2 >= 3000.0) & (area * block_m2 >= 5000.0)
     if keep.any():
-        # Where there is cloud, its wisps are cloud too: smaller washed-out patches nearby.
-        keep[1:] |= area * block_m2 >= 50.0
+        # Where there is cloud, its wisps are cloud too: smaller washed-out patches nearby (their
+        # edge within 50 m of a large cloud; farther away a pale patch is as likely an object).
+        reach = max(1, round(WISP_REACH_M / (factor * gsd)))
+        near = ndimage.binary_dilation(keep[labels], iterations=reach)
+        touches = ndimage.maximum(near, labels, index=np.arange(1, n + 1)).astype(bool)
+        keep[1:] |= (area * block_m2 >= 50.0) & touches
     cloud_small = keep[labels]
     if not cloud_small.any():
         return Cloud(np.zeros(valid.shape, dtype=bool), 0.0)

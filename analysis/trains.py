@@ -19,7 +19,7 @@ from analysis.context import Context
 from analysis.models import Detection, References
 from analysis.shapes import Blob
 
-WIDTH = (2.2, 4.6)  # measured width of a rail vehicle (2.8–3.6 m), with blur and edges
+WIDTH = (1.8, 4.6)  # measured width of a rail vehicle (2.8–3.6 m), with blur and edges
 WAGON = (10.0, 25.0)
 MIN_RUN_M = 10.0
 MIN_RUN_COARSE_M = 40.0  # beyond 1.5 m pixels a short run is not told from a boat or a shed
@@ -410,11 +410,13 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
     # Strong change on the lane's core only: the weak rim of a neighbour's change stays out.
     occupancy = (f.magnitude[core_rows] >= ctx.high).mean(axis=0)
     profile = f.scene[:, core_rows].mean(axis=1)  # (3, U)
-    base_profile = f.baseline[:, core_rows].mean(axis=1)
     valid = np.asarray(f.valid[core_rows].all(axis=0), dtype=bool)
     on = occupancy >= 0.5
     join = max(1, int(round(JOIN_M / gsd)))
     on = ndimage.binary_closing(np.pad(on, join), structure=np.ones(join))[join:-join]
+    bridged = _bridge(on, _lane_difference(ctx, f, v), gsd, ctx.low)
+    filled = bridged & ~on
+    on = bridged
     labels, n = ndimage.label(on)
     out = []
     for k in range(1, n + 1):
@@ -435,7 +437,7 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
         width = _fwhm(ndimage.gaussian_filter1d(cross, max(0.5, 0.5 / gsd)), v) * gsd
         if not (WIDTH[0] <= width <= WIDTH[1]):
             continue
-        trimmed = _present(ctx, profile, base_profile, valid, occupancy, a, b)
+        trimmed = _present(ctx, profile, valid, occupancy, filled, a, b)
         if trimmed is None:
             continue
         a, b = trimmed
@@ -443,12 +445,72 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
     return out
 
 
+def _lane_difference(ctx: Context, f: Frame, v: int) -> np.ndarray:
+    """Per position along the lane, how far the scene's cross-section is from the bare lane's.
+
+    The bare lane is the baseline's median cross-section along the lane (ballast, rails, their
+    edges), compared row by row over the width of a vehicle, shifted by up to a pixel across. A
+    wagon of the ballast's own grey hides from the pixel-wise change (the best neighbour within a
+    pixel is often a rail or a mix of rail and ballast) but not from this: it covers the rails.
+    """
+    gsd = ctx.gsd
+    half = max(1, int(round(1.2 / gsd)))
+    rows = np.arange(v - half - 1, v + half + 2)
+    rows = rows[(rows >= 0) & (rows < f.scene.shape[1])]
+    ref = np.median(f.baseline[:, rows], axis=2)  # (3, R)
+    scene = f.scene[:, rows]  # (3, R, U)
+    best = None
+    for s in (-1, 0, 1):
+        inner = slice(1, rows.size - 1)
+        shifted = np.roll(ref, s, axis=1)[:, inner]
+        d = np.sqrt(np.square(scene[:, inner] - shifted[:, :, None]).sum(axis=0)).mean(axis=0)
+        best = d if best is None else np.minimum(best, d)
+    assert best is not None
+    best = np.where(f.valid[rows].all(axis=0), best, 0.0)
+    # Over 4 m: thin rails sampled at an angle flicker with the sampling phase.
+    return ndimage.uniform_filter1d(best, max(1, int(round(4.0 / gsd))))  # type: ignore[no-any-return]
+
+
+def _bridge(on: np.ndarray, lane_d: np.ndarray, gsd: float, low: float) -> np.ndarray:
+    """``on`` with gaps of up to 30 m closed where the scene's lane differs from the bare lane.
+
+    Between two stretches of strong change, a stretch where the lane is covered all along (its
+    cross-section is not the bare lane's) is a low-contrast vehicle of the same train. The bar
+    is what the bare lane beyond them shows (median) plus the larger of 2.5 robust sigmas,
+    a fifth of it and the change threshold.
+    """
+    labels, n = ndimage.label(on)
+    if n < 2:
+        return on
+    bare = ~ndimage.binary_dilation(on, iterations=max(1, int(round(5.0 / gsd))))
+    bare &= lane_d > 0
+    if bare.sum() < 8:
+        return on
+    values = lane_d[bare]
+    med = float(np.median(values))
+    sigma = 1.4826 * float(np.median(np.abs(values - med)))
+    bar = med + max(2.5 * sigma, 0.2 * med, low)
+    out = on.copy()
+    longest = int(round(30.0 / gsd))
+    edge = int(round(2.0 / gsd))
+    for k in range(1, n):
+        end = int(np.flatnonzero(labels == k)[-1])
+        start = int(np.flatnonzero(labels == k + 1)[0])
+        if start - end - 1 > longest:
+            continue
+        # The couplings at the gap's ends show bare lane for a metre or so: judged inside them.
+        gap = lane_d[end + 1 + edge : start - edge]
+        if gap.size and (gap > bar).mean() >= 0.9:
+            out[end + 1 : start] = True
+    return out
+
+
 def _present(
     ctx: Context,
     profile: np.ndarray,
-    base_profile: np.ndarray,
     valid: np.ndarray,
     occupancy: np.ndarray,
+    filled: np.ndarray,
     a: int,
     b: int,
 ) -> tuple[int, int] | None:
@@ -457,7 +519,8 @@ def _present(
     The scene's colour along the lane is compared with the scene's bare lane just beyond the run's
     ends; the bar is set by how much the bare lane itself varies there (texture, a lane a little
     off its track). Where only the baseline held a vehicle the scene shows bare lane: left out.
-    Stretches closer than 16 m join; the longest joined stretch is kept.
+    Stretches closer than 16 m join, and so do those bridged by a covered lane (``filled``); the
+    longest joined stretch is kept.
     """
     gsd = ctx.gsd
     near, far = int(round(2.0 / gsd)), int(round(25.0 / gsd))
@@ -472,7 +535,7 @@ def _present(
     # train of pale wagons under haze still stands out from its lane by that much).
     spread = 1.5 * float(np.percentile(d_scene[beyond], 95))
     bar = max(ctx.low, 8.0, min(spread, 0.5 * float(np.median(d_scene[a : b + 1]))))
-    differs = d_scene > bar
+    differs = (d_scene > bar) | filled
     differs[:a] = False
     differs[b + 1 :] = False
     gap = max(1, int(round(JOIN_M / gsd)))
