@@ -4,16 +4,19 @@ import ctypes
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import attr
 import morecantile
+import numpy as np
 import rasterio
 import rasterio.env
 from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 from rio_tiler.io import Reader
+from rio_tiler.models import ImageData
 
-from tiles.errors import SceneUnavailable
+from tiles.errors import BadRequestParameter, SceneUnavailable
 from tiles.remote import GDAL_REMOTE_ENV, is_remote
 
 _local = threading.local()
@@ -93,6 +96,19 @@ class SceneReader(Reader):
         except (RasterioError, OSError) as err:
             self._ctx_stack.close()
             raise SceneUnavailable(Path(str(self.input)).stem, "its COG cannot be read") from err
+
+    def feature(self, shape: dict, *args: Any, **kwargs: Any) -> ImageData:
+        """A posted geometry that covers no pixel of the scene is refused, not read as an empty image.
+
+        Its statistics would be all null (not numbers, as the response documents) and its crop blank.
+        """
+        image = super().feature(shape, *args, **kwargs)
+        if not np.asarray(image.mask).any():
+            raise BadRequestParameter(
+                f"geometry: covers no pixel of scene '{Path(str(self.input)).stem}' (it lies "
+                "outside the scene, or has no area)"
+            )
+        return image
 
     def tile_exists(self, tile_x: int, tile_y: int, tile_z: int) -> bool:
         """Compare in lon/lat: far-away tiles projected into UTM give bogus extents that 'intersect'."""

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tiles.catalog import Catalog, Scene
@@ -293,3 +294,24 @@ def test_algorithm_params_that_are_not_an_object_are_400_not_500(client: TestCli
         f"/scenes/border-a/{TILE}", params={"algorithm": "max", "algorithm_params": "{}"}
     )
     assert r.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["statistics", "feature.png"])
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]},
+        {"type": "LineString", "coordinates": [[0, 0], [0, 0]]},
+    ],
+    ids=["polygon-far-away", "line-of-no-length"],
+)
+def test_a_geometry_covering_no_pixel_of_the_scene_is_400_not_nulls(
+    client: TestClient, path: str, geometry: dict
+) -> None:
+    # Statistics of no pixel were all null (the schema says numbers) and the crop was blank (fuzz).
+    feature = {"type": "Feature", "properties": None, "geometry": geometry}
+    collection = {"type": "FeatureCollection", "features": [feature]}
+    for body in [feature, collection] if path == "statistics" else [feature]:
+        r = client.post(f"/scenes/border-a/{path}", json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"].startswith("geometry: ")
