@@ -41,7 +41,7 @@ def analyze(
     detections: list[Detection] = []
     if ctx.usable.sum() * gsd**2 >= 400.0:
         trains, used = find_trains(ctx, references)
-        detections = trains + find_objects(ctx, used, references)
+        detections = trains + find_objects(ctx, used, references, notes)
     detections = _account_for_cloud(ctx, detections, notes)
     if ctx.gsd > 1.5:
         notes.append(

@@ -18,12 +18,22 @@ from analysis.trains import WIDTH
 SHIP_LENGTH = (20.0, 300.0)
 SHIP_RATIO = (4.0, 11.0)
 CARGO_MIN_M2 = 20.0
+CARGO_MAX_M2 = 10_000.0  # one contiguous patch: stacks and covered cargo have aisles between
 CARGO_GROUP_M = 15.0
 CRISP = 0.3  # per metre: the change reaches its full value within about 3 m
 
 
-def find_objects(ctx: Context, used: np.ndarray, references: References | None) -> list[Detection]:
-    """Ships, cargo areas and (at coarse gsd) trains among the changed regions not yet used."""
+def find_objects(
+    ctx: Context,
+    used: np.ndarray,
+    references: References | None,
+    notes: list[str] | None = None,
+) -> list[Detection]:
+    """Ships, cargo areas and (at coarse gsd) trains among the changed regions not yet used.
+
+    A changed patch larger than a hectare in one piece is not taken as cargo (ground, season, a
+    differently processed image, a label or a building site): it is left out and ``notes`` says so.
+    """
     remaining = ctx.changed & ~used
     r_ship = max(1, int(round(3.0 / ctx.gsd)))
     labels, n = ndimage.label(remaining, structure=np.ones((3, 3), bool))
@@ -35,6 +45,7 @@ def find_objects(ctx: Context, used: np.ndarray, references: References | None) 
     ships: list[Detection] = []
     trains: list[Detection] = []
     cargo_parts: list[tuple[Blob, BaseGeometry, float]] = []
+    too_large: list[float] = []
     h, w = remaining.shape
     pad = r_ship * 3 + 4
     for i in np.flatnonzero(sizes >= min_px):
@@ -53,8 +64,16 @@ def find_objects(ctx: Context, used: np.ndarray, references: References | None) 
         if ctx.gsd > 1.5:
             continue
         part = _cargo_part(ctx, mask, win)
-        if part is not None:
+        if part is not None and part[0].area_m2 > CARGO_MAX_M2:
+            too_large.append(part[0].area_m2)
+        elif part is not None:
             cargo_parts.append(part)
+    if too_large and notes is not None:
+        notes.append(
+            f"{len(too_large)} changed area{'s' if len(too_large) > 1 else ''} of "
+            f"{sum(too_large):,.0f} m² not reported as cargo: larger than "
+            f"{CARGO_MAX_M2:,.0f} m² in one piece (ground, season or processing, not objects)"
+        )
     return trains + ships + _cargo(cargo_parts, ctx)
 
 

@@ -116,6 +116,15 @@ def test_a_train_that_left_is_not_reported() -> None:
     assert analyze(scene, baseline, dr.TRANSFORM).detections == []
 
 
+def test_a_hectare_changed_in_one_piece_is_not_cargo() -> None:
+    # Ground resurfaced (or a label burnt in) over 130 m × 90 m: no object, a note instead.
+    resurfaced = dr.cargo(10.0, 20.0, 130.0, 90.0, (150, 90, 60))
+    scene = dr.finish(dr.paint(dr.world() + resurfaced.shapes, seed=5), seed=7)
+    result = analyze(scene, _baseline(), dr.TRANSFORM)
+    assert _kind(result, "cargo") == []
+    assert any("not reported as cargo" in n for n in result.notes)
+
+
 def test_unchanged_scene_relit_and_shifted_gives_nothing() -> None:
     scene = dr.finish(dr.paint(dr.world(), seed=5), seed=9, noise=4.0, gain=0.85, gamma=1.2)
     result = analyze(scene, _baseline(), dr.TRANSFORM)
