@@ -93,11 +93,22 @@ class SceneAnalysis:
 
 
 def default_baseline(catalog: Catalog, scene: Scene, site: str) -> Scene | None:
-    """The site's scene marked baseline, else its earliest; never the scene itself (then the next)."""
+    """The site's scene marked baseline, else its earliest; never the scene itself.
+
+    Of several marked, the one whose footprint is most like the scene's (same acquisition extent,
+    so the same processing and edges), then the earliest.
+    """
     others = [s for s in catalog.list(site) if s.id != scene.id]
     marked = [s for s in others if s.baseline]
-    candidates = marked or others
-    return candidates[0] if candidates else None
+    if not marked:
+        return others[0] if others else None
+    footprint = box(*scene.geographic_bounds)
+
+    def likeness(candidate: Scene) -> float:
+        other = box(*candidate.geographic_bounds)
+        return footprint.intersection(other).area / footprint.union(other).area
+
+    return max(marked, key=likeness)  # max keeps the first (earliest) of equals
 
 
 def metric_crs(scene: Scene, site: Site) -> CRS:

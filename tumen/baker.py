@@ -24,6 +24,7 @@ from tiles.catalog import Catalog, Scene
 from tumen.settings import Settings
 
 logger = logging.getLogger("tumen.bake")
+analysis_log = logging.getLogger("tumen.analysis")
 
 
 def pending(catalog: Catalog) -> list[Scene]:
@@ -163,7 +164,7 @@ def analyze_behind(settings: Settings, catalog: Catalog, parent: int) -> bool:
     store = SQLiteStore(settings.database)
     for scene in analysis_pending(catalog):
         if os.getppid() != parent:
-            logger.info("the server has stopped; the analysis stops too")
+            analysis_log.info("the server has stopped; the analysis stops too")
             return False
         try:
             run = analyze_scene(
@@ -175,8 +176,8 @@ def analyze_behind(settings: Settings, catalog: Catalog, parent: int) -> bool:
                 max_km2=settings.analysis_max_km2,
             )
         except (AnalysisRefused, RasterioError, OSError) as err:
-            logger.warning("could not analyse %s: %s", scene.id, err)
+            analysis_log.warning("could not analyse %s: %s", scene.id, err)
             catalog.mark_analysis(scene.id, scene.version, "skipped")
             continue
-        logger.info("analysed %s", run.summary())
+        analysis_log.info("analysed %s", run.summary())
     return True

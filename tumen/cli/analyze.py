@@ -39,7 +39,7 @@ def analyze_scenes(
                 lines += [f"  {part.site}: {note}" for note in part.result.notes]
             progress.advance(task)
     for line in lines:
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, soft_wrap=True)
 
 
 def analyze_new_scene(settings: Settings, catalog: Catalog, scene: Scene) -> None:

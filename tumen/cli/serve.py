@@ -44,7 +44,9 @@ def serve(
         if settings.bake_on_serve if bake_behind is None else bake_behind:
             baker = start_background_bake(settings)
             if baker is not None:
-                console.print("baking tiles in the background; until then tiles render on request")
+                console.print(
+                    "analysing and baking in the background; until then tiles render on request"
+                )
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         if stop_requested:
             return
