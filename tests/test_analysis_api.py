@@ -326,3 +326,14 @@ def test_a_web_mercator_scene_is_measured_in_ground_metres(
     assert r.status_code == 200, r.text
     [train] = [f for f in automated(client, scene.id) if f["properties"]["kind"] == "train"]
     assert abs(train["properties"]["length_m"] - TRAIN_M) / TRAIN_M <= 0.10
+
+
+def test_of_two_marked_baselines_the_one_with_the_scenes_footprint_is_used(
+    client: TestClient, settings: Settings
+) -> None:
+    # bridge-before (same footprint as bridge-train) is marked; an earlier, shifted one is too.
+    shifted = (ORIGIN[0] - 100, ORIGIN[1] + 100)
+    write_scene(
+        settings, "bridge-shifted", "2019-01-01T11:00:00+09:00", ground(1), shifted, baseline=True
+    )
+    assert run(client, "bridge-train").json()["sites"][0]["baseline"] == "bridge-before"
