@@ -34,6 +34,7 @@ JOIN_M = 16.0
 EXTEND_M = 30.0
 SIDE_M = 12.0
 LANE_SPACING_M = 3.5
+BRIDGE_M = 50.0  # longest stretch of low-contrast vehicles bridged between strong change
 
 
 @dataclass
@@ -445,53 +446,67 @@ def _runs(ctx: Context, f: Frame, v: int) -> list[tuple[Detection, LineString]]:
     return out
 
 
-def _lane_difference(ctx: Context, f: Frame, v: int) -> np.ndarray:
-    """Per position along the lane, how far the scene's cross-section is from the bare lane's.
+def _lane_difference(ctx: Context, f: Frame, v: int) -> tuple[np.ndarray, np.ndarray]:
+    """Along the lane: the scene's cross-section against the baseline's, and the baseline's own.
 
-    The bare lane is the baseline's median cross-section along the lane (ballast, rails, their
-    edges), compared row by row over the width of a vehicle, shifted by up to a pixel across. A
-    wagon of the ballast's own grey hides from the pixel-wise change (the best neighbour within a
-    pixel is often a rail or a mix of rail and ballast) but not from this: it covers the rails.
+    Per position: how far the scene's cross-section is from the baseline's there, and how far the
+    baseline's is from its bare lane (its median cross-section along the lane), row by row over
+    the width of a vehicle, shifted by up to a pixel across. A wagon of the ballast's own grey
+    hides from the pixel-wise change (the best neighbour within a pixel is often a rail or a mix
+    of rail and ballast) but not from this: it covers the rails.
     """
     gsd = ctx.gsd
     half = max(1, int(round(1.2 / gsd)))
     rows = np.arange(v - half - 1, v + half + 2)
     rows = rows[(rows >= 0) & (rows < f.scene.shape[1])]
-    ref = np.median(f.baseline[:, rows], axis=2)  # (3, R)
-    scene = f.scene[:, rows]  # (3, R, U)
-    best = None
+    inner = slice(1, rows.size - 1)
+    base = f.baseline[:, rows]  # (3, R, U)
+    scene = f.scene[:, rows][:, inner]
+    ref = np.median(base, axis=2)[:, :, None]
+    d_scene = d_base = None
     for s in (-1, 0, 1):
-        inner = slice(1, rows.size - 1)
-        shifted = np.roll(ref, s, axis=1)[:, inner]
-        d = np.sqrt(np.square(scene[:, inner] - shifted[:, :, None]).sum(axis=0)).mean(axis=0)
-        best = d if best is None else np.minimum(best, d)
-    assert best is not None
-    best = np.where(f.valid[rows].all(axis=0), best, 0.0)
-    # Over 4 m: thin rails sampled at an angle flicker with the sampling phase.
-    return ndimage.uniform_filter1d(best, max(1, int(round(4.0 / gsd))))  # type: ignore[no-any-return]
+        shifted = np.roll(base, s, axis=1)[:, inner]
+        d = np.sqrt(np.square(scene - shifted).sum(axis=0)).mean(axis=0)
+        d_scene = d if d_scene is None else np.minimum(d_scene, d)
+        shifted_ref = np.roll(ref, s, axis=1)[:, inner]
+        e = np.sqrt(np.square(base[:, inner] - shifted_ref).sum(axis=0)).mean(axis=0)
+        d_base = e if d_base is None else np.minimum(d_base, e)
+    assert d_scene is not None and d_base is not None
+    ok = f.valid[rows].all(axis=0)
+    k = max(1, int(round(4.0 / gsd)))  # thin rails sampled at an angle flicker with the phase
+    return (
+        ndimage.uniform_filter1d(np.where(ok, d_scene, 0.0), k),
+        ndimage.uniform_filter1d(np.where(ok, d_base, 0.0), k),
+    )
 
 
-def _bridge(on: np.ndarray, lane_d: np.ndarray, gsd: float, low: float) -> np.ndarray:
-    """``on`` with gaps of up to 30 m closed where the scene's lane differs from the bare lane.
+def _bridge(
+    on: np.ndarray, lane: tuple[np.ndarray, np.ndarray], gsd: float, low: float
+) -> np.ndarray:
+    """``on`` with gaps of up to 50 m closed where low-contrast vehicles cover the lane.
 
-    Between two stretches of strong change, a stretch where the lane is covered all along (its
-    cross-section is not the bare lane's) is a low-contrast vehicle of the same train. The bar
-    is what the bare lane beyond them shows (median) plus the larger of 2.5 robust sigmas,
-    a fifth of it and the change threshold.
+    Between two stretches of strong change, a stretch where the scene's lane differs from the
+    baseline's all along, while the baseline there is bare lane (not a train that left), is a
+    vehicle of the same train. The bars: what the lane beyond the stretches shows (median) plus
+    the larger of 2.5 robust sigmas, a fifth of it and the change threshold.
     """
     labels, n = ndimage.label(on)
     if n < 2:
         return on
+    lane_d, base_d = lane
     bare = ~ndimage.binary_dilation(on, iterations=max(1, int(round(5.0 / gsd))))
     bare &= lane_d > 0
     if bare.sum() < 8:
         return on
-    values = lane_d[bare]
-    med = float(np.median(values))
-    sigma = 1.4826 * float(np.median(np.abs(values - med)))
-    bar = med + max(2.5 * sigma, 0.2 * med, low)
+
+    def bar(values: np.ndarray) -> float:
+        med = float(np.median(values))
+        sigma = 1.4826 * float(np.median(np.abs(values - med)))
+        return med + max(2.5 * sigma, 0.2 * med, low)
+
+    bar_scene, bar_base = bar(lane_d[bare]), bar(base_d[bare])
     out = on.copy()
-    longest = int(round(30.0 / gsd))
+    longest = int(round(BRIDGE_M / gsd))
     edge = int(round(2.0 / gsd))
     for k in range(1, n):
         end = int(np.flatnonzero(labels == k)[-1])
@@ -499,8 +514,9 @@ def _bridge(on: np.ndarray, lane_d: np.ndarray, gsd: float, low: float) -> np.nd
         if start - end - 1 > longest:
             continue
         # The couplings at the gap's ends show bare lane for a metre or so: judged inside them.
-        gap = lane_d[end + 1 + edge : start - edge]
-        if gap.size and (gap > bar).mean() >= 0.9:
+        inside = slice(end + 1 + edge, start - edge)
+        gap, gap_base = lane_d[inside], base_d[inside]
+        if gap.size and (gap > bar_scene).mean() >= 0.9 and (gap_base <= bar_base).mean() >= 0.9:
             out[end + 1 : start] = True
     return out
 

@@ -116,6 +116,16 @@ def test_a_train_that_left_is_not_reported() -> None:
     assert analyze(scene, baseline, dr.TRANSFORM).detections == []
 
 
+def test_a_wagon_of_the_ballast_grey_does_not_break_its_train() -> None:
+    # Over its rails, a grey wagon is hardly a change pixel by pixel; it still covers the lane.
+    drawn = dr.train(1, 40.0, 5, 15.0, False, [RUST, BLUE, (100, 95, 90), RUST, BLUE])
+    scene = dr.finish(dr.paint(dr.world() + drawn.shapes, seed=5), seed=7, noise=3.0)
+    trains = _kind(analyze(scene, _baseline(), dr.TRANSFORM), "train")
+    assert len(trains) == 1
+    assert trains[0].length_m == pytest.approx(drawn.trains[0][0], rel=0.05)
+    assert trains[0].count == 5
+
+
 def test_a_hectare_changed_in_one_piece_is_not_cargo() -> None:
     # Ground resurfaced (or a label burnt in) over 130 m × 90 m: no object, a note instead.
     resurfaced = dr.cargo(10.0, 20.0, 130.0, 90.0, (150, 90, 60))
