@@ -9,8 +9,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
 
 from overlays.api import (
     ETAG,
@@ -90,6 +91,15 @@ def merge(target: Any, patch: Any) -> Any:
     return out
 
 
+# Declared as the OpenAPI security scheme of every write; a missing key is answered by `actor` (403).
+API_KEY = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="apiKey",
+    auto_error=False,
+    description="The TUMEN_API_KEY of this server.",
+)
+
+
 class WriteRoutes:
     """POST, PUT, PATCH, DELETE on observations, and each sighting's history."""
 
@@ -112,14 +122,14 @@ class WriteRoutes:
     def _actor_dependency(self) -> Any:
         api_key, budget = self.api_key, self._budget
 
-        def actor(request: Request) -> str:
+        def actor(key: Annotated[str | None, Security(API_KEY)] = None) -> str:
             """Who writes: the API key holder, within its write budget (403, 429 otherwise)."""
             if not api_key:
                 raise WriteForbidden(
                     "writes are disabled: set TUMEN_API_KEY to a secret and restart tumen, then "
                     "send it as the X-API-Key header"
                 )
-            sent = request.headers.get("x-api-key", "")
+            sent = key or ""
             if not hmac.compare_digest(sent.encode(), api_key.encode()):
                 raise WriteForbidden("X-API-Key is missing or wrong")
             budget.spend(sent)

@@ -1,0 +1,27 @@
+"""The API key is an OpenAPI security scheme: clients (Swagger UI, generators) know which calls need it."""
+
+from fastapi.testclient import TestClient
+
+
+def test_every_write_and_only_writes_declare_the_api_key(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    scheme = doc["components"]["securitySchemes"]["apiKey"]
+    assert scheme == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "The TUMEN_API_KEY of this server.",
+    }
+    secured = {
+        (method.upper(), path)
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if op.get("security") == [{"apiKey": []}]
+    }
+    assert secured == {
+        ("POST", "/api/collections/{cid}/items"),
+        ("PUT", "/api/collections/{cid}/items/{fid}"),
+        ("PATCH", "/api/collections/{cid}/items/{fid}"),
+        ("DELETE", "/api/collections/{cid}/items/{fid}"),
+        ("POST", "/scenes/{scene_id}/analysis"),
+    }
