@@ -33,6 +33,29 @@ TILE_PATH = re.compile(
 )
 
 
+# The same routes as OpenAPI writes them: their GETs carry ETag and answer If-None-Match with 304.
+TILE_TEMPLATE = re.compile(
+    r"^/(?:scenes/\{scene_id\}|sites/\{site_id\})/tiles/\{tileMatrixSetId\}/\{z\}/\{x\}/\{y\}"
+    r"(?:\.\{format\})?$"
+)
+
+
+def document_revalidation(doc: dict[str, Any]) -> None:
+    """Declare, on the tile routes of an OpenAPI document, the ETag they send and the 304 they answer."""
+    for path, operations in doc.get("paths", {}).items():
+        get = operations.get("get")
+        if get is None or not TILE_TEMPLATE.match(path):
+            continue
+        responses = get.setdefault("responses", {})
+        responses.setdefault("200", {}).setdefault("headers", {})["ETag"] = {
+            "description": "The tile's version: scene version, format and parameters.",
+            "schema": {"type": "string"},
+        }
+        responses["304"] = {
+            "description": "Not Modified: If-None-Match holds the tile's current ETag (no body)."
+        }
+
+
 def _route_path(scope: Scope) -> str:
     """The path the routes see: ASGI's path without the root path (or a proxy's prefix)."""
     path, root = scope["path"], scope.get("root_path", "")

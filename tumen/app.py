@@ -11,7 +11,7 @@ from overlays.routes import FeaturesAPI
 from overlays.sqlite_store import SQLiteStore
 from tiles.archive import Archives
 from tiles.catalog import Catalog
-from tiles.delivery import TileDelivery
+from tiles.delivery import TileDelivery, document_revalidation
 from tiles.errors import STATUS_CODES as TILES_STATUS_CODES
 from tiles.reader import configure_gdal, limit_malloc_arenas
 from tiles.resolve import SceneResolver
@@ -95,5 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     add_map(app, settings.web_dir)
-    document_errors(app)
+    document_errors(app, also=[document_revalidation])
     return app

@@ -1,7 +1,7 @@
 """Error responses, installed once: each domain exception type maps to one status, with its message."""
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,13 +79,14 @@ def validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
 
 
-def document_errors(app: FastAPI) -> None:
+def document_errors(app: FastAPI, also: Sequence[Callable[[dict[str, Any]], None]] = ()) -> None:
     """Give the error responses the routes declare the body the handlers above send.
 
     Routes declare their error statuses (``responses={404: {"description": ...}}``) and nothing
     else; here each such response without a body gets ``ErrorBody`` as ``application/json`` (not the
     route's own media type: a PNG route answers its errors in JSON), and every operation that takes
-    a body gets the 400 and 413 of the request limits.
+    a body gets the 400 and 413 of the request limits. ``also``: other packages' additions (the
+    tile routes' 304).
     """
     build = app.openapi
 
@@ -116,6 +117,8 @@ def document_errors(app: FastAPI) -> None:
                 for status, response in responses.items():
                     if status[0] in "45" and "content" not in response:
                         response["content"] = error
+        for add in also:
+            add(doc)
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -183,3 +183,18 @@ def test_tiles_carry_their_registered_media_type(client: TestClient) -> None:
     for ext, media in (("jpg", "image/jpeg"), ("png", "image/png"), ("webp", "image/webp")):
         r = client.get(f"/scenes/border-a/tiles/WebMercatorQuad/{TILE}.{ext}")
         assert r.status_code == 200 and r.headers["content-type"] == media, (ext, r.headers)
+
+
+def test_the_openapi_documents_the_etag_and_304_of_every_tile_route(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    tile_routes = [p for p in paths if "/{z}/{x}/{y}" in p]
+    assert len(tile_routes) == 4  # scene and site tiles, with and without a format
+    for path in tile_routes:
+        responses = paths[path]["get"]["responses"]
+        assert "304" in responses and "ETag" in responses["200"]["headers"], path
+    assert not any(
+        "304" in op.get("responses", {})
+        for p, ops in paths.items()
+        if p not in tile_routes
+        for op in ops.values()
+    )
