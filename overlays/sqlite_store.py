@@ -48,6 +48,10 @@ CREATE INDEX IF NOT EXISTS observation_history_fid ON observation_history(featur
 """
 
 
+def _new_id() -> str:
+    return f"obs-{uuid.uuid4().hex[:12]}"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -278,15 +282,13 @@ class SQLiteStore:
         self, feature: ObservationIn, *, actor: str, fid: str | None = None
     ) -> StoredObservation:
         """Insert a new record (a new id unless one is given) and its 'create' history line."""
-        fid = fid or f"obs-{uuid.uuid4().hex[:12]}"
+        fid = fid or _new_id()
         with self._tx() as db:
             if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
                 from overlays.errors import InvalidObservation
 
                 raise InvalidObservation(f"id: feature '{fid}' already exists")
-            stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
-            self._log(db, fid, "create", actor, 1, None, stored)
-        return stored
+            return self._insert(db, fid, feature, actor)
 
     def create_many(
         self, features: Sequence[tuple[str | None, ObservationIn]], *, actor: str
@@ -294,15 +296,14 @@ class SQLiteStore:
         """Insert many records in one transaction: all or nothing."""
         with self._tx() as db:
             for fid, feature in features:
-                fid = fid or f"obs-{uuid.uuid4().hex[:12]}"
+                fid = fid or _new_id()
                 if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
                     db.execute(
                         "DELETE FROM observations_idx WHERE rid = (SELECT rowid FROM observations WHERE id = ?)",
                         (fid,),
                     )
                     db.execute("DELETE FROM observations WHERE id = ?", (fid,))
-                stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
-                self._log(db, fid, "create", actor, 1, None, stored)
+                self._insert(db, fid, feature, actor)
         return len(features)
 
     def replace_automated(
@@ -316,17 +317,23 @@ class SQLiteStore:
                 (scene_id,),
             ).fetchall()
             for rowid, *row in old:
-                before = self._row(tuple(row))
-                db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
-                db.execute("DELETE FROM observations WHERE rowid = ?", (rowid,))
-                self._log(db, before.id, "delete", actor, before.version + 1, before, None)
-            ids = []
-            for feature in features:
-                fid = f"obs-{uuid.uuid4().hex[:12]}"
-                stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
-                self._log(db, fid, "create", actor, 1, None, stored)
-                ids.append(fid)
+                self._remove(db, rowid, self._row(tuple(row)), actor)
+            ids = [self._insert(db, _new_id(), feature, actor).id for feature in features]
         return len(old), ids
+
+    def _insert(
+        self, db: sqlite3.Connection, fid: str, feature: ObservationIn, actor: str
+    ) -> StoredObservation:
+        stored = self._write(db, fid, feature, version=1, created_at=None, rowid=None)
+        self._log(db, fid, "create", actor, 1, None, stored)
+        return stored
+
+    def _remove(
+        self, db: sqlite3.Connection, rowid: int, before: StoredObservation, actor: str
+    ) -> None:
+        db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
+        db.execute("DELETE FROM observations WHERE rowid = ?", (rowid,))
+        self._log(db, before.id, "delete", actor, before.version + 1, before, None)
 
     def _update(
         self, fid: str, feature: ObservationIn, *, actor: str, if_version: int | None, action: str
@@ -364,6 +371,4 @@ class SQLiteStore:
             rowid, before = self._current(db, fid)
             if if_version is not None and if_version != before.version:
                 raise VersionConflict(fid, before.version)
-            db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
-            db.execute("DELETE FROM observations WHERE rowid = ?", (rowid,))
-            self._log(db, fid, "delete", actor, before.version + 1, before, None)
+            self._remove(db, rowid, before, actor)

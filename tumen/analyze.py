@@ -30,8 +30,6 @@ from tiles.reader import SceneReader
 from tiles.sites import Site, reference_geometries
 from tumen.errors import AnalysisRefused
 
-Bounds = tuple[float, float, float, float]
-
 
 @dataclass(frozen=True)
 class SiteAnalysis:
@@ -66,7 +64,8 @@ class SceneAnalysis:
 
     def document(self) -> dict[str, Any]:
         """The JSON the API answers with."""
-        found = self.detections()
+        found = AnalysisResult(self.detections())
+        trains, cargo = found.of_kind("train"), found.of_kind("cargo")
         return {
             "scene_id": self.scene.id,
             "summary": self.summary(),
@@ -81,11 +80,11 @@ class SceneAnalysis:
                 for s in self.sites
             ],
             "skipped": self.skipped,
-            "trains": sum(d.kind == "train" for d in found),
-            "wagons": sum(d.count or 0 for d in found if d.kind == "train"),
-            "ships": sum(d.kind == "ship" for d in found),
-            "cargo_areas": sum(d.kind == "cargo" for d in found),
-            "cargo_m2": round(sum(d.area_m2 or 0 for d in found if d.kind == "cargo"), 1),
+            "trains": len(trains),
+            "wagons": sum(d.count or 0 for d in trains),
+            "ships": len(found.of_kind("ship")),
+            "cargo_areas": len(cargo),
+            "cargo_m2": round(sum(d.area_m2 or 0 for d in cargo), 1),
             "replaced": self.replaced,
             "sightings": self.stored,
             "seconds": round(self.seconds, 2),
