@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rasterio.errors import RasterioError
@@ -27,22 +27,33 @@ logger = logging.getLogger("tumen.bake")
 analysis_log = logging.getLogger("tumen.analysis")
 
 
+def _unbaked(scene: Scene) -> bool:
+    return not scene.is_baked
+
+
+def _unanalysed(scene: Scene) -> bool:
+    return scene.analysis == "pending"
+
+
+def _newest_first(catalog: Catalog, wanted: Callable[[Scene], bool]) -> list[Scene]:
+    """The scenes that need the work, newest first (the map opens the latest scene)."""
+    return sorted(filter(wanted, catalog.list()), key=lambda s: s.datetime, reverse=True)
+
+
 def pending(catalog: Catalog) -> list[Scene]:
-    """Scenes without a current archive, newest first (the map opens the latest scene)."""
-    todo = [s for s in catalog.list() if not s.is_baked]
-    return sorted(todo, key=lambda s: s.datetime, reverse=True)
+    """Scenes without a current archive, newest first."""
+    return _newest_first(catalog, _unbaked)
 
 
 def analysis_pending(catalog: Catalog) -> list[Scene]:
-    """Scenes registered to be analysed behind the server, newest first."""
-    todo = [s for s in catalog.list() if s.analysis == "pending"]
-    return sorted(todo, key=lambda s: s.datetime, reverse=True)
+    """Scenes registered to be analysed behind the server (the demo's), newest first."""
+    return _newest_first(catalog, _unanalysed)
 
 
 def start_background_bake(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Start `tumen bake --pending --background` beside the server when a scene needs work."""
     catalog = Catalog(settings.database, settings.data_dir)
-    if not pending(catalog) and not analysis_pending(catalog):
+    if not _newest_first(catalog, lambda s: _unbaked(s) or _unanalysed(s)):
         return None
     # Settings travel as TUMEN_* variables: the child reads the same ones this process did.
     env = {**os.environ, "TUMEN_DATA_DIR": str(settings.data_dir)}
@@ -161,7 +172,7 @@ def analyze_behind(settings: Settings, catalog: Catalog, parent: int) -> bool:
     from tumen.analyze import analyze_scene
     from tumen.errors import AnalysisRefused
 
-    store = SQLiteStore(settings.database)
+    store, sites = SQLiteStore(settings.database), catalog.sites.all()
     for scene in analysis_pending(catalog):
         if os.getppid() != parent:
             analysis_log.info("the server has stopped; the analysis stops too")
@@ -170,7 +181,7 @@ def analyze_behind(settings: Settings, catalog: Catalog, parent: int) -> bool:
             run = analyze_scene(
                 catalog,
                 store,
-                catalog.sites.all(),
+                sites,
                 scene.id,
                 actor="tumen serve",
                 max_km2=settings.analysis_max_km2,

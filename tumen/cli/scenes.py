@@ -138,4 +138,4 @@ def ingest(
     if bake_tiles:
         bake_scenes(ctx, [scene])
     if run_analysis:
-        analyze_new_scene(settings, registration.catalog, scene)
+        analyze_new_scene(settings, catalog, scene)
