@@ -52,7 +52,7 @@ def analysis_pending(catalog: Catalog) -> list[Scene]:
 
 def start_background_bake(settings: Settings) -> subprocess.Popen[bytes] | None:
     """Start `tumen bake --pending --background` beside the server when a scene needs work."""
-    catalog = Catalog(settings.database, settings.data_dir)
+    catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
     if not _newest_first(catalog, lambda s: _unbaked(s) or _unanalysed(s)):
         return None
     # Settings travel as TUMEN_* variables: the child reads the same ones this process did.
@@ -114,7 +114,7 @@ def bake_in_background(settings: Settings) -> int:
         if os.getppid() != parent:
             raise ParentGone
 
-    catalog = Catalog(settings.database, settings.data_dir)
+    catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
     written, failed = 0, set()
     with exclusive(settings) as mine:
         if not mine:

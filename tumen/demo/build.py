@@ -15,7 +15,6 @@ from overlays.sqlite_store import SQLiteStore
 from tiles.catalog import Catalog, Scene
 from tiles.errors import SceneNotFound
 from tiles.ingest import describe_cog, to_cog
-from tiles.sites import load_sites
 from tumen.demo.draw import COLOURS, fill, stamp
 from tumen.demo.episodes import DEMO_SCENES, DemoScene, scene
 from tumen.demo.layout import CRS
@@ -78,7 +77,7 @@ def build_demo(
     settings: Settings, *, force: bool = False, console: Console, bake: bool = True
 ) -> list[Scene]:
     """Draw, write and register every demo scene (skipped when present, unless ``force``)."""
-    catalog = Catalog(settings.database, settings.data_dir)
+    catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
     if demo_exists(catalog) and not force:
         console.print(f"demo data set present in {settings.data_dir} ({len(DEMO_SCENES)} scenes)")
         return [catalog.get(s.id) for s in DEMO_SCENES]
@@ -89,7 +88,7 @@ def build_demo(
 
 
 def _draw_all(settings: Settings, catalog: Catalog, console: Console) -> list[Scene]:
-    sites = load_sites(settings.sites_file)
+    sites = catalog.sites.all()
     settings.scenes_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     jobs = [
