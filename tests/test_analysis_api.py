@@ -196,16 +196,16 @@ def test_without_the_key_nothing_runs(
     assert automated(client, "bridge-train") == []
 
 
-def bad_cases(settings: Settings) -> list[tuple[str, dict[str, Any] | None, int, str]]:
-    return [
-        ("no-such-scene", None, 404, "no-such-scene"),
-        ("bridge-train", {"baseline": "no-such-scene"}, 400, "baseline: scene 'no-such-scene'"),
-        ("bridge-train", {"baseline": "bridge-train"}, 400, "its own baseline"),
-        ("bridge-train", {"baseline": "rajin-x"}, 400, "not a site of scene"),
-        ("bridge-train", {"baseline": "bridge-elsewhere"}, 400, "do not overlap"),
-        ("bridge-train", {"baseline": 7}, 400, "baseline"),
-        ("bridge-train", {"since": "yesterday"}, 400, "since"),
-    ]
+# (scene, body, status, what the message says)
+BAD_CASES: list[tuple[str, dict[str, Any] | None, int, str]] = [
+    ("no-such-scene", None, 404, "no-such-scene"),
+    ("bridge-train", {"baseline": "no-such-scene"}, 400, "baseline: scene 'no-such-scene'"),
+    ("bridge-train", {"baseline": "bridge-train"}, 400, "its own baseline"),
+    ("bridge-train", {"baseline": "rajin-x"}, 400, "not a site of scene"),
+    ("bridge-train", {"baseline": "bridge-elsewhere"}, 400, "do not overlap"),
+    ("bridge-train", {"baseline": 7}, 400, "baseline"),
+    ("bridge-train", {"since": "yesterday"}, 400, "since"),
+]
 
 
 def test_bad_requests_are_refused_and_change_nothing(
@@ -220,7 +220,7 @@ def test_bad_requests_are_refused_and_change_nothing(
     register_file(settings, location, "rajin-x", "2023-10-01T11:00:00+09:00", sites=["rajin"])
     run(client, "bridge-train")
     before = sorted(f["id"] for f in automated(client, "bridge-train"))
-    for scene_id, body, status, says in bad_cases(settings):
+    for scene_id, body, status, says in BAD_CASES:
         r = run(client, scene_id, body)
         assert r.status_code == status, (scene_id, body, r.text)
         assert says in r.json()["detail"], (body, r.json())
