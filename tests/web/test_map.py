@@ -364,7 +364,11 @@ def test_a_sightings_colour_is_the_apis_colour_for_its_kind(
     )
     assert sorted(strokes) == sorted(colour[f["properties"]["kind"]] for f in drawn)
     legend = watched.page.locator(".legend div").all_inner_texts()
-    assert legend == [k["label"] for k in kinds] + ["absent"]
+    assert legend == [k["label"] for k in kinds] + [
+        "absent",
+        "unreviewed candidate (confidence)",
+        "disputed",
+    ]
     options = watched.page.locator("#sighting-form [name=kind] option").all_inner_texts()
     assert options == [k["label"] for k in kinds]
     assert watched.errors == []

@@ -5,8 +5,9 @@ export async function getJSON(url) {
   return parse(response);
 }
 
-export async function send(method, url, body, { key, etag } = {}) {
-  const headers = { "Content-Type": "application/geo+json", Accept: "application/geo+json" };
+// `type`: the body's media type (a sighting is GeoJSON; a review is plain JSON).
+export async function send(method, url, body, { key, etag, type = "application/geo+json" } = {}) {
+  const headers = { "Content-Type": type, Accept: "application/geo+json" };
   if (key) headers["X-API-Key"] = key;
   if (etag) headers["If-Match"] = etag;
   const response = await fetch(url, {

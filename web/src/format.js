@@ -29,3 +29,17 @@ export function timeText(p) {
       return `${day} ${at.slice(11, 16)} (UTC${offset})`;
   }
 }
+
+// A confidence (0–1) as a whole percentage, "72 %"; null when there is none.
+export function confidenceText(p) {
+  if (p.confidence === null || p.confidence === undefined) return null;
+  return `${Math.round(p.confidence * 100)} %`;
+}
+
+// A server time stamp (ISO 8601) to the minute in UTC, as the history and reviews show it.
+export function stampText(iso) {
+  if (!iso) return "";
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return String(iso);
+  return `${t.toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}

@@ -1,4 +1,4 @@
-// The map page: wires site and date choice, imagery, sightings, compare, measure, annotate, share.
+// The map page: wires site and date choice, imagery, sightings, review, compare, measure, annotate, share.
 import { getJSON } from "./api.js";
 import { el, clear, message } from "./dom.js";
 import { view, readPermalink, writePermalink, forgetPermalink, wantedPlace, wantedScene } from "./state.js";
@@ -7,6 +7,7 @@ import { sightingsLayer, renderList, legend } from "./sightings.js";
 import { createPanes, Swipe } from "./compare.js";
 import { Measure } from "./measure.js";
 import { Annotator, initKeyInput } from "./annotate.js";
+import { Reviewer } from "./review.js";
 import { showActivity } from "./activity.js";
 import { showQgis } from "./qgis.js";
 import { urls } from "./urls.js";
@@ -40,7 +41,7 @@ async function sightingsFor(scene, side) {
   // The sightings made on this scene, and those reported that day with no image held.
   doc.features = doc.features.filter((f) => !f.properties.scene_id || f.properties.scene_id === scene.id);
   const pane = side === "left" ? "leftSightings" : "rightSightings";
-  return sightingsLayer(doc, { pane, renderer: renderers[pane], onEdit: (f) => annotator.edit(f) });
+  return sightingsLayer(doc, { pane, renderer: renderers[pane], onEdit: (f) => annotator.edit(f), review: reviewer });
 }
 
 function imagery(scene, side) {
@@ -77,6 +78,7 @@ async function showScene(scene) {
   info.append(el("h2", {}, `Scene ${scene.id}`), el("p", {}, scene.description), el("p", { class: "attribution" }, scene.attribution));
   updateBadge();
   renderList(map, layers.sightings);
+  reviewer.reset();
   writePermalink(map);
 }
 
@@ -171,11 +173,30 @@ async function downloadReport() {
   link.remove();
 }
 
+// The view's bbox, clipped to the shown scene (where it has pixels), as the figure and report read it;
+// null when the view and the scene do not overlap.
+function viewBbox() {
+  const [w, s, e, n] = view.scene.bbox;
+  const b = map.getBounds();
+  const clipped = [Math.max(b.getWest(), w), Math.max(b.getSouth(), s), Math.min(b.getEast(), e), Math.min(b.getNorth(), n)];
+  if (clipped[0] >= clipped[2] || clipped[1] >= clipped[3]) return null;
+  return clipped.map((v) => v.toFixed(6)).join(",");
+}
+
+// The publication figure of the view at the shown date, in a new tab.
+function openFigure() {
+  if (!view.scene) throw new Error("Figure: no scene is shown");
+  const bbox = viewBbox();
+  if (!bbox) throw new Error(`Figure: the view is off scene ${view.scene.id}; move the map onto it`);
+  window.open(urls.figure(view.site, bbox, view.scene.datetime), "_blank", "noopener");
+}
+
 function report(error) {
   message(error.message || String(error));
 }
 
 let annotator;
+let reviewer;
 
 async function start() {
   readPermalink();
@@ -194,6 +215,10 @@ async function start() {
     onSaved: async () => {
       if (view.scene) await showScene(view.scene);
     },
+  });
+  reviewer = new Reviewer(map, {
+    walked: () => layers.sightings,
+    onChanged: () => renderList(map, layers.sightings),
   });
   map.on("pm:create", (e) => {
     if (!measure.take(e.layer)) annotator.newShape(e.layer);
@@ -219,6 +244,13 @@ async function start() {
     showCompare(view.scenes.find((s) => s.datetime === e.target.value) || null).catch(report);
   });
   document.getElementById("report").addEventListener("click", () => downloadReport().catch(report));
+  document.getElementById("figure").addEventListener("click", () => {
+    try {
+      openFigure();
+    } catch (error) {
+      report(error);
+    }
+  });
   document.getElementById("qgis-toggle").addEventListener("click", () => {
     const panel = document.getElementById("qgis");
     panel.hidden = !panel.hidden;

@@ -21,9 +21,12 @@ export const urls = {
   // A Leaflet template: {z}/{x}/{y} stay as they are, everything else is encoded.
   siteTiles: (site, datetime, ext) => `/sites/${enc(site)}/tiles/WebMercatorQuad/{z}/{x}/{y}.${enc(ext)}?datetime=${enc(datetime)}`,
   report: (site, bbox, datetime) => withQuery(`/sites/${enc(site)}/report`, { bbox, datetime }),
+  figure: (site, bbox, datetime) => withQuery(`/sites/${enc(site)}/figure.png`, { bbox, datetime }),
   observationsCollection: () => OBSERVATIONS,
   observations: (params) => withQuery(ITEMS, params),
   observation: (id) => `${ITEMS}/${enc(id)}`,
+  review: (id) => `${ITEMS}/${enc(id)}/review`,
+  history: (id) => `${ITEMS}/${enc(id)}/history`,
   activity: (site) => withQuery(`${OBSERVATIONS}/activity`, { site, interval: "day" }),
   tracks: (params) => withQuery("/api/collections/tracks/items", params),
   qgis: () => withQuery("/qgis", { f: "json" }),
