@@ -16,6 +16,7 @@ TABLE: dict[str, tuple[int, list[str]]] = {
             "/sites/bridge/info?datetime=yesterday",
             "/wmts/WMTSCapabilities.xml?datetime=yesterday",
             f"/sites/bridge/report?bbox={BRIDGE_BOX}&datetime=yesterday",
+            f"/sites/bridge/figure.png?bbox={BRIDGE_BOX}&datetime=yesterday",
             f"{ITEMS}?datetime=yesterday",
             "/api/collections/tracks/items?datetime=yesterday",
             "/api/collections/observations/activity?site=bridge&datetime=yesterday",
@@ -26,6 +27,7 @@ TABLE: dict[str, tuple[int, list[str]]] = {
         [
             "/scenes/border-a/bbox/1,2,x,4.png",
             "/sites/bridge/report?bbox=1,2,3",
+            "/sites/bridge/figure.png?bbox=1,2,3",
             f"{ITEMS}?bbox=1,2,3",
             "/api/collections/scenes/items?bbox=0,0,500,1",
         ],
@@ -35,6 +37,7 @@ TABLE: dict[str, tuple[int, list[str]]] = {
         [
             "/scenes/border-a/tiles/WebMercatorQuad/z/56550/24226.png",
             "/scenes/border-a/preview.png?max_size=0",
+            f"/sites/bridge/figure.png?bbox={BRIDGE_BOX}&width=0",
             f"{ITEMS}?limit=0",
             f"{ITEMS}?offset=-1",
         ],
@@ -57,6 +60,8 @@ TABLE: dict[str, tuple[int, list[str]]] = {
             f"/sites/vostochny/{TILE}",
             "/sites/vostochny/info",
             f"/sites/vostochny/report?bbox={BRIDGE_BOX}",
+            f"/sites/vostochny/strip.png?bbox={BRIDGE_BOX}&dates=2022-11-04",
+            f"/sites/vostochny/timelapse.mp4?bbox={BRIDGE_BOX}",
             "/api/collections/sites/items/vostochny",
         ],
     ),
@@ -76,6 +81,7 @@ TABLE: dict[str, tuple[int, list[str]]] = {
         [
             f"/sites/bridge/{TILE}?datetime=2001-01-01",
             f"/sites/bridge/report?bbox={BRIDGE_BOX}&datetime=2001-01-01",
+            f"/sites/bridge/strip.png?bbox={BRIDGE_BOX}&dates=2001-01-01",
         ],
     ),
 }

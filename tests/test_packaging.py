@@ -10,7 +10,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-OWN = {"tumen", "tiles", "overlays", "analysis"}
+OWN = {"tumen", "tiles", "overlays", "analysis", "publish"}
 
 
 def _runtime_closure() -> set[str]:

@@ -22,6 +22,8 @@ from tumen.connect import qgis_router
 from tumen.errors import AnalysisRefused, add_exception_handlers, document_errors
 from tumen.forwarded import ForwardedHeaders
 from tumen.limits import RequestLimits
+from tumen.publication import PublishLimits
+from tumen.publish_api import publish_router
 from tumen.report import report_router
 from tumen.scene_index import CatalogScenes
 from tumen.settings import Settings
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(qgis_router())
     app.include_router(report_router(settings.report_max_km2))
+    app.include_router(publish_router(PublishLimits.of(settings)))
     app.include_router(analysis_router(features.actor, settings.analysis_max_km2))
 
     @app.get("/healthz", tags=["Service"])

@@ -5,24 +5,23 @@ import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import pystac
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
-from PIL import Image, ImageDraw, ImageFont
-from pyproj import Geod, Transformer
+from PIL import Image, ImageDraw
 from rasterio.warp import transform_bounds
-from shapely.geometry import box, shape
-from shapely.ops import transform as shp_transform
+from shapely.geometry import box
 
 from overlays.dependencies import get_store
 from overlays.errors import InvalidQuery
-from overlays.kinds import STYLE_OF
 from overlays.params import parse_bbox
 from overlays.store import ObservationStore
-from overlays.store import Query as StoreQuery
+from publish.fonts import font
+from publish.marks import draw_marks
+from publish.panel import stamp
 from tiles.catalog import Catalog, Scene
 from tiles.dependencies import get_catalog, get_sites
 from tiles.errors import SiteNotFound
@@ -30,9 +29,10 @@ from tiles.reader import SceneReader
 from tiles.sites import Site
 from tiles.stac import SYNTHETIC_NOTE, attribution, scene_item
 from tiles.times import parse_datetime
+from tumen.evidence import Bbox, bbox_area_km2, check_area, label, mark_of, sightings_for
+from tumen.publication import report_figure
 
-_geod = Geod(ellps="WGS84")
-Bbox = tuple[float, float, float, float]
+__all__ = ["Report", "bbox_area_km2", "build_report", "label", "report_router", "sightings_for"]
 
 
 @dataclass(frozen=True)
@@ -67,53 +67,14 @@ def build_report(
     """
     if site not in sites:
         raise SiteNotFound(site, list(sites))
-    km2 = bbox_area_km2(bbox)
-    if km2 > max_km2:
-        raise InvalidQuery(
-            f"bbox: covers {km2:.1f} km², over the limit of {max_km2:g} km² (TUMEN_REPORT_MAX_KM2)"
-        )
+    check_area(bbox, max_km2)
     scene = catalog.at(site, when)
     if not box(*scene.geographic_bounds).intersects(box(*bbox)):
         raise InvalidQuery(f"bbox: outside scene '{scene.id}'")
     features = sightings_for(store, scene, site, bbox)
-    body = report_zip(scene, catalog.location(scene), site, bbox, features)
+    figure = report_figure(catalog, store, sites[site], scene, bbox)
+    body = report_zip(scene, catalog.location(scene), site, bbox, features, figure=figure)
     return Report(site, scene, features, body)
-
-
-def bbox_area_km2(bbox: Bbox) -> float:
-    """Geodesic area of a lon/lat box."""
-    area, _ = _geod.geometry_area_perimeter(box(*bbox))
-    return abs(area) / 1e6
-
-
-def label(props: dict[str, Any]) -> str:
-    """'3 wagons, ≈ 65 m, 2022-11-04 14:29' — what the chip shows beside each sighting."""
-    parts = []
-    if props.get("count") is not None:
-        style = STYLE_OF[props["kind"]]
-        noun = style.label if props["count"] == 1 else style.plural
-        parts.append(f"{'≈' if props.get('count_approx') else ''}{props['count']} {noun}")
-    else:
-        parts.append(props["kind"])
-    if props.get("length_m"):
-        parts.append(f"{'≈' if props.get('length_approx') else ''}{props['length_m']:g} m")
-    parts.append(props["observed_at"][:16].replace("T", " "))
-    if props.get("status") == "absent":
-        parts.append("absent")
-    return ", ".join(parts)
-
-
-def sightings_for(
-    store: ObservationStore, scene: Scene, site: str, bbox: Bbox
-) -> list[dict[str, Any]]:
-    """The sightings made on this scene in the bbox, and those of that day reported with no image."""
-    day = scene.datetime.replace(hour=0, minute=0, second=0, microsecond=0)
-    page = store.query(
-        StoreQuery(
-            bbox=bbox, start=day, end=day + timedelta(days=1), equals={"site": site}, limit=10_000
-        )
-    )
-    return [o.feature() for o in page.features if o.properties.get("scene_id") in (None, scene.id)]
 
 
 def report_zip(
@@ -122,8 +83,13 @@ def report_zip(
     site: str,
     bbox: Bbox,
     features: list[dict[str, Any]],
+    *,
+    figure: bytes,
 ) -> bytes:
-    """The zip: chip.tif, chip.png (sightings drawn and labelled), sightings.geojson, item.json, SOURCES.md."""
+    """The zip: chip.tif, chip.png (sightings drawn and labelled), figure.png, sightings.geojson, item.json, SOURCES.md.
+
+    ``figure`` is the publication figure's PNG (confirmed sightings only).
+    """
     with SceneReader(cog) as src:
         # At the scene's own resolution: the chip is the image, not a resampling of it.
         minx, miny, maxx, maxy = transform_bounds("EPSG:4326", src.crs, *bbox, densify_pts=21)
@@ -135,31 +101,13 @@ def report_zip(
             height=max(1, round((maxy - miny) / res)),
         )
     tif = image.render(img_format="GTiff", add_mask=False)
-    to_scene = Transformer.from_crs("EPSG:4326", image.crs, always_xy=True).transform
-    inverse = ~image.transform
-    rgb = Image.fromarray(image.data[:3].transpose(1, 2, 0).copy(), "RGB").convert("RGBA")
-    draw = ImageDraw.Draw(rgb)
-    font = ImageFont.load_default()
-    for f in features:
-        geom = shp_transform(lambda x, y, z=None: inverse * to_scene(x, y), shape(f["geometry"]))
-        colour = STYLE_OF[f["properties"]["kind"]].rgb
-        if geom.geom_type == "Point":
-            x, y = geom.x, geom.y
-            draw.ellipse([x - 8, y - 8, x + 8, y + 8], outline=colour, width=3)
-        elif geom.geom_type == "LineString":
-            draw.line(list(geom.coords), fill=colour, width=4)
-        else:
-            draw.polygon(list(geom.exterior.coords), outline=colour, width=3)
-        x, y = geom.bounds[2] + 6, geom.bounds[1]
-        text = label(f["properties"])
-        left, top, right, bottom = draw.textbbox((x, y), text, font=font)
-        draw.rectangle([left - 2, top - 2, right + 2, bottom + 2], fill=(255, 255, 255, 220))
-        draw.text((x, y), text, fill=colour, font=font)
+    rgb = Image.fromarray(image.data[:3].transpose(1, 2, 0).copy(), "RGB")
+    # Every sighting, confirmed or not: the chip is the evidence, not the publication figure.
+    draw_marks(
+        rgb, [mark_of(f) for f in features], image.transform, image.crs.to_wkt(), face=font(11)
+    )
     if scene.synthetic:
-        stamp = "SYNTHETIC IMAGE - not a satellite image"
-        left, top, right, bottom = draw.textbbox((8, 6), stamp, font=font)
-        draw.rectangle([4, 3, right + 4, bottom + 3], fill=(176, 0, 32, 255))
-        draw.text((8, 6), stamp, fill=(255, 255, 255), font=font)
+        stamp(ImageDraw.Draw(rgb, "RGBA"), (4, 3), 400)
     png = io.BytesIO()
     rgb.save(png, "PNG")
 
@@ -178,6 +126,15 @@ def report_zip(
         pystac.Asset(href="./chip.png", media_type=pystac.MediaType.PNG, roles=["overview"]),
     )
     item.add_asset(
+        "figure",
+        pystac.Asset(
+            href="./figure.png",
+            media_type=pystac.MediaType.PNG,
+            roles=["visual"],
+            title="Publication figure: confirmed sightings, scale bar, north arrow, credit",
+        ),
+    )
+    item.add_asset(
         "sightings",
         pystac.Asset(
             href="./sightings.geojson", media_type=pystac.MediaType.GEOJSON, roles=["metadata"]
@@ -188,6 +145,7 @@ def report_zip(
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("chip.tif", tif)
         z.writestr("chip.png", png.getvalue())
+        z.writestr("figure.png", figure)
         z.writestr(
             "sightings.geojson",
             json.dumps(

@@ -70,6 +70,17 @@ class Settings(BaseSettings):
     analysis_max_km2: float = Field(
         25.0, gt=0, description="Largest area of one site the analysis reads from one scene."
     )
+    # Publication graphics (issue 14: figure, strip of dates, timelapse).
+    figure_max_width: int = Field(
+        3000, ge=256, description="Longest side of a figure or strip, in pixels (400 beyond)."
+    )
+    strip_max_dates: int = Field(12, ge=1, description="Most dates in one strip (400 beyond).")
+    timelapse_max_frames: int = Field(
+        60, ge=1, description="Most frames (scenes) in one timelapse (400 beyond)."
+    )
+    timelapse_max_width: int = Field(
+        1280, ge=128, description="Longest side of a timelapse frame, in pixels (400 beyond)."
+    )
     remote_timeout: float = Field(
         15.0, gt=0, description="Seconds to wait on a remote COG or STAC asset at ingest."
     )

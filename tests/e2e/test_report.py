@@ -30,6 +30,7 @@ def test_report_zip_has_every_part(api: TestClient) -> None:
         "SOURCES.md",
         "chip.png",
         "chip.tif",
+        "figure.png",
         "item.json",
         "sightings.geojson",
     ]

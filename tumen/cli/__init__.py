@@ -10,6 +10,7 @@ import typer
 from tumen.cli.analyze import analyze
 from tumen.cli.bake import bake, export_tiles_cmd
 from tumen.cli.common import ReportingGroup
+from tumen.cli.publish import figure, strip, timelapse
 from tumen.cli.report import report
 from tumen.cli.scenes import ingest, scenes_list, scenes_rm
 from tumen.cli.serve import demo, serve
@@ -53,6 +54,9 @@ sites_app.command("references")(sites_references)
 sightings_app.command("import")(sightings_import)
 sightings_app.command("export")(sightings_export)
 app.command()(report)
+app.command()(figure)  # publication graphics (tumen/cli/publish.py)
+app.command()(strip)
+app.command()(timelapse)
 app.command()(analyze)
 
 
