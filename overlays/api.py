@@ -24,6 +24,7 @@ _WRITE_ERRORS: Responses = {
     404: {"description": "The collection or the feature is unknown."},
     405: {"description": "The collection is read-only; write to 'observations'."},
     412: {"description": "If-Match names none of the item's current ETag."},
+    428: {"description": "If-Match is required here (a review) and was not sent."},
     422: {"description": "The body is not a valid sighting; the message names the field."},
     429: {
         "description": "Too many writes with this API key (TUMEN_WRITE_RATE).",

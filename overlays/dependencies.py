@@ -53,6 +53,7 @@ def items_query(
     scene_id: str | None = None,
     track_id: str | None = None,
     method: str | None = None,
+    review: Annotated[str | None, Query(description="unreviewed, confirmed or disputed")] = None,
 ) -> StoreQuery:
     """Every filter and paging parameter of an items request, checked (errors name the parameter)."""
     return parse_query(
@@ -68,5 +69,6 @@ def items_query(
             "scene_id": scene_id,
             "track_id": track_id,
             "method": method,
+            "review": review,
         },
     )

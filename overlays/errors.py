@@ -31,6 +31,16 @@ class VersionConflict(OverlaysError):
         )
 
 
+class PreconditionRequired(OverlaysError):
+    """A write that must name the version it changes (a review) came without If-Match."""
+
+    def __init__(self, fid: str) -> None:
+        super().__init__(
+            f"If-Match: required to review feature '{fid}'; send its ETag as it came "
+            '(e.g. If-Match: "3"), so that a verdict is never given on a version nobody saw'
+        )
+
+
 class InvalidObservation(OverlaysError):
     """A body that parses but breaks a rule (site, bbox, scene, …)."""
 
@@ -65,6 +75,7 @@ STATUS_CODES: dict[type[Exception], int] = {
     FeatureNotFound: status.HTTP_404_NOT_FOUND,
     CollectionNotFound: status.HTTP_404_NOT_FOUND,
     VersionConflict: status.HTTP_412_PRECONDITION_FAILED,
+    PreconditionRequired: status.HTTP_428_PRECONDITION_REQUIRED,
     InvalidObservation: status.HTTP_422_UNPROCESSABLE_CONTENT,
     InvalidQuery: status.HTTP_400_BAD_REQUEST,
     WriteForbidden: status.HTTP_403_FORBIDDEN,

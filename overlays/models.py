@@ -22,6 +22,13 @@ Method = Literal["reported", "manual", "automated"]
 Review = Literal["unreviewed", "confirmed", "disputed"]
 Geometry = Annotated[Point | LineString | Polygon, Field(discriminator="type")]
 SERVER_FIELDS = ("created_at", "updated_at", "version", "scene_removed")
+# Set by a review (POST …/items/{id}/review) only: writes of the sighting itself keep them as they are.
+REVIEW_FIELDS = ("review", "reviewed_by", "reviewed_at", "review_note")
+
+
+def initial_review(method: "Method") -> "Review":
+    """A person's sighting (manual, reported) is confirmed as made; an automated one awaits review."""
+    return "unreviewed" if method == "automated" else "confirmed"
 
 
 class Source(BaseModel):
@@ -58,8 +65,13 @@ class ObservationProps(BaseModel):
     confidence: float | None = Field(None, ge=0, le=1)
     track_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     review: Review | None = Field(
-        None, description="whether a person has checked it: automated candidates start unreviewed"
+        None,
+        description="whether a person has checked it: automated candidates start unreviewed, "
+        "manual and reported sightings confirmed; changed by POST …/items/{id}/review only",
     )
+    reviewed_by: str | None = Field(None, max_length=100, description="who reviewed it last")
+    reviewed_at: AwareDatetime | None = Field(None, description="when it was reviewed last")
+    review_note: str | None = Field(None, max_length=2000, description="the reviewer's reason")
     # Kept by the server; accepted (QGIS sends them back on edit) and ignored on input.
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -87,6 +99,24 @@ class ObservationProps(BaseModel):
             raise ValueError("observed_until: must be after observed_at")
         if self.time_precision == "range" and self.observed_until is None:
             raise ValueError("observed_until: required when time_precision is 'range'")
+        return self
+
+
+class ReviewIn(BaseModel):
+    """A person's verdict on a sighting: confirmed, disputed (with a reason), or back to unreviewed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    review: Review
+    note: str | None = Field(None, max_length=2000, description="the reason; required to dispute")
+    by: str | None = Field(
+        None, min_length=1, max_length=100, description="who reviews (default: the API key holder)"
+    )
+
+    @model_validator(mode="after")
+    def _reason(self) -> "ReviewIn":
+        if self.review == "disputed" and not (self.note or "").strip():
+            raise ValueError("note: a dispute needs a reason")
         return self
 
 

@@ -1,9 +1,10 @@
 """Query parameters of the items routes, parsed into a Query (errors name the parameter)."""
 
 from datetime import UTC, date, datetime, time
+from typing import get_args
 
 from overlays.errors import InvalidQuery
-from overlays.models import KINDS, Kind
+from overlays.models import KINDS, Kind, Review
 from overlays.store import FILTERABLE, Query
 
 MAX_LIMIT = 10_000
@@ -91,6 +92,10 @@ def parse_query(
                 f"sortby: only 'observed_at' or '-observed_at' is supported, not '{sortby}'"
             )
     filters = {k: v for k, v in equals.items() if v is not None and k in FILTERABLE}
+    if "review" in filters and filters["review"] not in get_args(Review):
+        raise InvalidQuery(
+            f"review: unknown review '{filters['review']}'; known: {', '.join(get_args(Review))}"
+        )
     return Query(
         bbox=parse_bbox(bbox),
         start=start,

@@ -28,7 +28,7 @@ from overlays.collections import (
 from overlays.dependencies import SiteLookup, get_scene_index, get_store, items_query
 from overlays.errors import CollectionNotFound, InvalidQuery
 from overlays.kinds import kinds_doc
-from overlays.models import KINDS, ObservationProps
+from overlays.models import KINDS, ObservationProps, Review
 from overlays.params import parse_datetime, parse_kind
 from overlays.scenes import SceneIndex
 from overlays.sites import SiteIndex, SiteInfo
@@ -394,10 +394,14 @@ class FeaturesAPI(WriteRoutes):
             ] = None,
             interval: Interval = "day",
             datetime: str | None = None,
+            review: Annotated[
+                Review,
+                Query(description="the review state counted; unreviewed candidates come apart"),
+            ] = "confirmed",
         ) -> Activity:
             info = self.known_site(sites, site)
             wanted = parse_kind(kind)
             start, end = parse_datetime(datetime)
             equals = {"site": site} | ({"kind": wanted} if wanted else {})
             page = store.query(StoreQuery(start=start, end=end, equals=equals, limit=EVERYTHING))
-            return activity_by_kind(page.features, info, interval, wanted)
+            return activity_by_kind(page.features, info, interval, wanted, review)

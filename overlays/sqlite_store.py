@@ -12,7 +12,14 @@ from typing import Any
 from shapely.geometry import shape
 
 from overlays.errors import FeatureNotFound, VersionConflict
-from overlays.models import SERVER_FIELDS, ObservationIn, StoredObservation
+from overlays.models import (
+    REVIEW_FIELDS,
+    SERVER_FIELDS,
+    ObservationIn,
+    ReviewIn,
+    StoredObservation,
+    initial_review,
+)
 from overlays.store import FILTERABLE, Change, Page, Query
 
 SCHEMA = """
@@ -24,6 +31,7 @@ CREATE TABLE IF NOT EXISTS observations (
     status          TEXT NOT NULL,
     method          TEXT NOT NULL,
     track_id        TEXT,
+    review          TEXT,               -- unreviewed | confirmed | disputed
     t0              REAL NOT NULL,      -- observed_at, UTC seconds
     t1              REAL NOT NULL,      -- observed_until or observed_at
     version         INTEGER NOT NULL,
@@ -52,8 +60,13 @@ def _new_id() -> str:
     return f"obs-{uuid.uuid4().hex[:12]}"
 
 
+def _stamp(at: datetime) -> str:
+    """The text form of history times: UTC, milliseconds, 'Z' (sorts as it reads)."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _stamp(datetime.now(UTC))
 
 
 class SQLiteStore:
@@ -65,10 +78,29 @@ class SQLiteStore:
         db = sqlite3.connect(self.database, timeout=30)
         try:
             db.execute("PRAGMA journal_mode=WAL")
+            self._add_review_column(db)
             db.executescript(SCHEMA)
             self._reindex_if_missing(db)
         finally:
             db.close()
+
+    @staticmethod
+    def _add_review_column(db: sqlite3.Connection) -> None:
+        """A file written before reviews existed: every sighting gets the review it would start with."""
+        columns = {r[1] for r in db.execute("PRAGMA table_info(observations)")}
+        if not columns or "review" in columns:
+            return
+        with db:
+            db.execute("ALTER TABLE observations ADD COLUMN review TEXT")
+            for rowid, method, properties in db.execute(
+                "SELECT rowid, method, properties FROM observations"
+            ).fetchall():
+                props = json.loads(properties)
+                props["review"] = props.get("review") or initial_review(method)
+                db.execute(
+                    "UPDATE observations SET review = ?, properties = ? WHERE rowid = ?",
+                    (props["review"], json.dumps(props, ensure_ascii=False), rowid),
+                )
 
     @staticmethod
     def _reindex_if_missing(db: sqlite3.Connection) -> None:
@@ -178,19 +210,41 @@ class SQLiteStore:
             ).fetchall()
         if not rows:
             raise FeatureNotFound("observations", fid)
-        return [
-            Change(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                json.loads(r[6]) if r[6] else None,
-                json.loads(r[7]) if r[7] else None,
-            )
-            for r in rows
-        ]
+        return [self._change(r) for r in rows]
+
+    def recent_changes(
+        self,
+        *,
+        limit: int,
+        actions: tuple[str, ...] | None = None,
+        since: datetime | None = None,
+        site: str | None = None,
+    ) -> list[Change]:
+        """The latest history lines, newest first, of some actions, after a time, at a site."""
+        where: list[str] = []
+        params: list[Any] = []
+        if actions is not None:
+            where.append(f"action IN ({','.join('?' * len(actions))})")
+            params += list(actions)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(_stamp(since))
+        if site is not None:
+            where.append("json_extract(coalesce(after, before), '$.properties.site') = ?")
+            params.append(site)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT seq, feature_id, action, actor, at, version, before, after "
+                f"FROM observation_history {clause} ORDER BY seq DESC LIMIT ?",
+                [*params, limit],
+            ).fetchall()
+        return [self._change(r) for r in rows]
+
+    @staticmethod
+    def _change(r: tuple[Any, ...]) -> Change:
+        before, after = (json.loads(v) if v else None for v in r[6:8])
+        return Change(r[0], r[1], r[2], r[3], r[4], r[5], before, after)
 
     # --- writes ---------------------------------------------------------------------------------
     def _current(self, db: sqlite3.Connection, fid: str) -> tuple[int, StoredObservation]:
@@ -210,8 +264,13 @@ class SQLiteStore:
         version: int,
         created_at: str | None,
         rowid: int | None,
+        review: dict[str, Any] | None = None,
     ) -> StoredObservation:
+        """Write the row; ``review`` (the review fields) replaces what the feature says of them."""
         props = feature.properties.model_dump(mode="json", exclude=set(SERVER_FIELDS))  # type: ignore[union-attr]
+        if review is not None:
+            props.update(review)
+        props["review"] = props.get("review") or initial_review(props["method"])
         now = _now()
         props.update(created_at=created_at or now, updated_at=now, version=version)
         geometry = feature.geometry.model_dump(mode="json", exclude_none=True)  # type: ignore[union-attr]
@@ -227,6 +286,7 @@ class SQLiteStore:
             p.status,
             p.method,
             p.track_id,
+            props["review"],
             t0,
             t1,
             version,  # type: ignore[union-attr]
@@ -235,15 +295,15 @@ class SQLiteStore:
         )
         if rowid is None:
             cur = db.execute(
-                "INSERT INTO observations (site, scene_id, kind, status, method, track_id, t0, t1, "
-                "version, geometry, properties, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO observations (site, scene_id, kind, status, method, track_id, review, "
+                "t0, t1, version, geometry, properties, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, fid),
             )
             rowid = cur.lastrowid
         else:
             db.execute(
                 "UPDATE observations SET site=?, scene_id=?, kind=?, status=?, method=?, track_id=?, "
-                "t0=?, t1=?, version=?, geometry=?, properties=? WHERE rowid=?",
+                "review=?, t0=?, t1=?, version=?, geometry=?, properties=? WHERE rowid=?",
                 (*values, rowid),
             )
             db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
@@ -336,12 +396,26 @@ class SQLiteStore:
         self._log(db, before.id, "delete", actor, before.version + 1, before, None)
 
     def _update(
-        self, fid: str, feature: ObservationIn, *, actor: str, if_version: int | None, action: str
+        self,
+        fid: str,
+        feature: ObservationIn | None,
+        *,
+        actor: str,
+        if_version: int | None,
+        action: str,
+        review: dict[str, Any] | None = None,
     ) -> StoredObservation:
+        """A new version of ``feature`` (None: the record as it is), its review fields kept.
+
+        Only ``review`` (a person's verdict) changes them.
+        """
         with self._tx() as db:
             rowid, before = self._current(db, fid)
             if if_version is not None and if_version != before.version:
                 raise VersionConflict(fid, before.version)
+            if feature is None:
+                feature = ObservationIn.model_validate(before.feature())
+            kept = {k: before.properties.get(k) for k in REVIEW_FIELDS}
             stored = self._write(
                 db,
                 fid,
@@ -349,6 +423,7 @@ class SQLiteStore:
                 version=before.version + 1,
                 created_at=before.properties.get("created_at", _now()),
                 rowid=rowid,
+                review=review if review is not None else kept,
             )
             self._log(db, fid, action, actor, stored.version, before, stored)
         return stored
@@ -364,6 +439,20 @@ class SQLiteStore:
     ) -> StoredObservation:
         """Store the result of a merge patch (validated by the caller)."""
         return self._update(fid, merged, actor=actor, if_version=if_version, action="patch")
+
+    def review(
+        self, fid: str, verdict: ReviewIn, *, actor: str, if_version: int | None = None
+    ) -> StoredObservation:
+        """Record a person's verdict as a new version, logged as 'review' (the sighting unchanged)."""
+        fields = {
+            "review": verdict.review,
+            "reviewed_by": verdict.by or actor,
+            "reviewed_at": _now(),
+            "review_note": (verdict.note or "").strip() or None,
+        }
+        return self._update(
+            fid, None, actor=actor, if_version=if_version, action="review", review=fields
+        )
 
     def delete(self, fid: str, *, actor: str, if_version: int | None = None) -> None:
         """Remove a record; its history stays."""

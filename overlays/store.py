@@ -4,9 +4,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from overlays.models import ObservationIn, StoredObservation
+from overlays.models import ObservationIn, ReviewIn, StoredObservation
 
-FILTERABLE = ("site", "kind", "status", "scene_id", "track_id", "method")
+FILTERABLE = ("site", "kind", "status", "scene_id", "track_id", "method", "review")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,23 @@ class ObservationStore(Protocol):
     def delete(self, fid: str, *, actor: str, if_version: int | None = None) -> None: ...
 
     def history(self, fid: str) -> list[Change]: ...
+
+    def recent_changes(
+        self,
+        *,
+        limit: int,
+        actions: tuple[str, ...] | None = None,
+        since: datetime | None = None,
+        site: str | None = None,
+    ) -> list[Change]:
+        """The latest history lines of every sighting, newest first (what a feed of news reads)."""
+        ...
+
+    def review(
+        self, fid: str, verdict: ReviewIn, *, actor: str, if_version: int | None = None
+    ) -> StoredObservation:
+        """Set the review fields (reviewed_by: the verdict's ``by`` or ``actor``), logged as 'review'."""
+        ...
 
     def create_many(
         self, features: list[tuple[str | None, ObservationIn]], *, actor: str

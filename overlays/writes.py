@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from pydantic import ValidationError
 
 from overlays.api import (
     ETAG,
@@ -25,8 +26,14 @@ from overlays.api import (
 )
 from overlays.collections import Collection
 from overlays.dependencies import SiteLookup, get_scene_index, get_store, if_match
-from overlays.errors import InvalidObservation, InvalidQuery, ReadOnlyCollection, WriteForbidden
-from overlays.models import ObservationIn, StoredObservation
+from overlays.errors import (
+    InvalidObservation,
+    InvalidQuery,
+    PreconditionRequired,
+    ReadOnlyCollection,
+    WriteForbidden,
+)
+from overlays.models import REVIEW_FIELDS, ObservationIn, ReviewIn, StoredObservation
 from overlays.preconditions import IfMatch
 from overlays.ratelimit import WriteBudget
 from overlays.scenes import SceneIndex
@@ -51,6 +58,7 @@ class Target:
 
     current: StoredObservation
     expected: int | None
+    conditional: bool = False  # whether the request sent If-Match at all
 
 
 def target(
@@ -60,7 +68,9 @@ def target(
 ) -> Target:
     """404 for a missing sighting before 412 for a failed If-Match, as RFC 9110 §13.2.2 orders."""
     current = store.get(fid)
-    return Target(current, condition.admits(fid, current.version) if condition else None)
+    if condition is None:
+        return Target(current, None)
+    return Target(current, condition.admits(fid, current.version), conditional=True)
 
 
 def saved(stored: StoredObservation) -> JSONResponse:
@@ -76,6 +86,27 @@ async def read_body(request: Request) -> Any:
         return json.loads(await request.body())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise InvalidQuery(f"body: malformed JSON ({err})") from err
+
+
+def unreviewed(feature: ObservationIn) -> ObservationIn:
+    """A new sighting as nobody has reviewed it yet: the store gives the review it starts with."""
+    props = feature.properties
+    assert props is not None
+    cleared = props.model_copy(update=dict.fromkeys(REVIEW_FIELDS))
+    return feature.model_copy(update={"properties": cleared})
+
+
+def verdict(body: Any) -> ReviewIn:
+    """The review a body asks for; 400 naming the field otherwise."""
+    try:
+        return ReviewIn.model_validate(body)
+    except ValidationError as err:
+        first = err.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if not first["loc"] and first["type"] == "value_error":
+            raise InvalidQuery(message) from err  # a rule across fields names its field itself
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidQuery(f"{where}: {message}") from err
 
 
 def merge(target: Any, patch: Any) -> Any:
@@ -118,6 +149,7 @@ class WriteRoutes:
         self.replace()
         self.patch()
         self.delete()
+        self.review()
 
     def _actor_dependency(self) -> Any:
         api_key, budget = self.api_key, self._budget
@@ -191,7 +223,7 @@ class WriteRoutes:
             sites: SiteLookup,
         ) -> Response:
             feature = self.validate(await read_body(request), sites, scenes)
-            stored = store.create(feature, actor=actor)
+            stored = store.create(unreviewed(feature), actor=actor)
             location = request.url_for("features:item", cid=c.id, fid=stored.id)
             # Sent as "location"; tumen.http_protocol spells it "Location" for QGIS <= 3.40.6.
             return JSONResponse(
@@ -269,3 +301,37 @@ class WriteRoutes:
         ) -> Response:
             store.delete(t.current.id, actor=actor, if_version=t.expected)
             return Response(status_code=204)
+
+    def review(self) -> None:
+        """POST …/items/{fid}/review: confirm, dispute (with a reason) or reset a sighting's review."""
+
+        @self.router.post(
+            "/collections/{cid}/items/{fid}/review",
+            name="features:review",
+            summary="Confirm or dispute a sighting",
+            description="Sets review, reviewed_by, reviewed_at and review_note, as a new version with "
+            "a 'review' line in its history. If-Match (the item's ETag) is required.",
+            response_class=GeoJSONResponse,
+            responses={
+                200: {"headers": {"ETag": ETAG}},
+                **write_errors(400, 403, 404, 405, 412, 428, 429),
+            },
+            openapi_extra={
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ReviewIn.model_json_schema()}},
+                },
+                "parameters": [{**IF_MATCH, "required": True}],
+            },
+        )
+        async def review(
+            request: Request,
+            actor: Annotated[str, Depends(self.actor)],
+            c: Annotated[Collection, Depends(self.writable)],
+            t: Annotated[Target, Depends(target)],
+            store: Store,
+        ) -> Response:
+            if not t.conditional:
+                raise PreconditionRequired(t.current.id)
+            given = verdict(await read_body(request))
+            return saved(store.review(t.current.id, given, actor=actor, if_version=t.expected))

@@ -23,5 +23,6 @@ def test_every_write_and_only_writes_declare_the_api_key(client: TestClient) -> 
         ("PUT", "/api/collections/{cid}/items/{fid}"),
         ("PATCH", "/api/collections/{cid}/items/{fid}"),
         ("DELETE", "/api/collections/{cid}/items/{fid}"),
+        ("POST", "/api/collections/{cid}/items/{fid}/review"),
         ("POST", "/scenes/{scene_id}/analysis"),
     }

@@ -6,10 +6,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.overlays.conftest import post, sighting
+from tests.overlays.conftest import AUTH, post, sighting
 from tumen.settings import Settings
 
 ACTIVITY = "/api/collections/observations/activity"
+NONE_APART = {"unreviewed": 0, "unreviewed_count": 0}
 
 
 @pytest.fixture
@@ -43,18 +44,19 @@ def test_activity_has_one_series_per_kind_never_a_sum(
         "site": "bridge",
         "interval": "day",
         "kind": None,
+        "review": "confirmed",
         "main_kind": "wagon",
         "series": [
             {
                 "kind": "wagon",
-                "points": [{"period": "2022-11-04", "sightings": 2, "count": 8}],
+                "points": [{"period": "2022-11-04", "sightings": 2, "count": 8, **NONE_APART}],
                 "baseline": None,
             },
             {
                 "kind": "train",
                 "points": [
-                    {"period": "2022-11-04", "sightings": 1, "count": 1},
-                    {"period": "2022-11-05", "sightings": 1, "count": 1},
+                    {"period": "2022-11-04", "sightings": 1, "count": 1, **NONE_APART},
+                    {"period": "2022-11-05", "sightings": 1, "count": 1, **NONE_APART},
                 ],
                 "baseline": train_baseline,
             },
@@ -70,11 +72,12 @@ def test_activity_of_one_kind_is_its_series_alone(
         "site": "bridge",
         "interval": "month",
         "kind": "train",
+        "review": "confirmed",
         "main_kind": "wagon",
         "series": [
             {
                 "kind": "train",
-                "points": [{"period": "2022-11", "sightings": 2, "count": 2}],
+                "points": [{"period": "2022-11", "sightings": 2, "count": 2, **NONE_APART}],
                 "baseline": baselines(settings, "bridge")[0],
             }
         ],
@@ -98,7 +101,7 @@ def test_activity_keeps_the_datetime_filter(api: TestClient, two_kinds: None) ->
     ).json()
     # 2022-11-05 is a Saturday: its week starts on Monday 2022-10-31; the absent wagon adds nothing.
     assert [(s["kind"], s["points"]) for s in doc["series"]] == [
-        ("train", [{"period": "2022-10-31", "sightings": 1, "count": 1}])
+        ("train", [{"period": "2022-10-31", "sightings": 1, "count": 1, **NONE_APART}])
     ]
 
 
@@ -109,3 +112,55 @@ def test_activity_of_an_unknown_kind_is_400_naming_the_kinds(api: TestClient) ->
         "kind: unknown kind 'wagons'; known: "
         "locomotive, wagon, train, container, cargo, ship, other"
     )
+
+
+def test_activity_counts_confirmed_and_shows_candidates_apart(
+    api: TestClient, two_kinds: None
+) -> None:
+    """Two automated train candidates that day: apart from the count until a person confirms one."""
+    made = [
+        post(
+            api,
+            sighting(
+                scene_id=None,
+                observed_at="2022-11-04T15:00:00+09:00",
+                kind="train",
+                count=n,
+                method="automated",
+                confidence=0.8,
+            ),
+        )
+        for n in (2, 3)
+    ]
+    doc = api.get(ACTIVITY, params={"site": "bridge", "kind": "train"}).json()
+    assert doc["series"][0]["points"][0] == {
+        "period": "2022-11-04",
+        "sightings": 1,
+        "count": 1,
+        "unreviewed": 2,
+        "unreviewed_count": 5,
+    }
+    first, second = made
+    for feature, verdict in (
+        (first, {"review": "confirmed"}),
+        (second, {"review": "disputed", "note": "a shadow"}),
+    ):
+        r = api.post(
+            f"/api/collections/observations/items/{feature['id']}/review",
+            json=verdict,
+            headers={**AUTH, "If-Match": f'"{feature["properties"]["version"]}"'},
+        )
+        assert r.status_code == 200, r.text
+    doc = api.get(ACTIVITY, params={"site": "bridge", "kind": "train"}).json()
+    assert doc["series"][0]["points"][0] == {
+        "period": "2022-11-04",
+        "sightings": 2,
+        "count": 3,
+        **NONE_APART,
+    }
+    disputed = api.get(
+        ACTIVITY, params={"site": "bridge", "kind": "train", "review": "disputed"}
+    ).json()
+    assert disputed["series"][0]["points"] == [
+        {"period": "2022-11-04", "sightings": 1, "count": 3, **NONE_APART}
+    ]
