@@ -80,7 +80,9 @@ export class Reviewer {
     const notice = this.notices.get(f.id);
     const history = this.histories.get(f.id);
     return el(
-      "div", { class: "review", "data-review": p.review },
+      // A button here re-draws the popup at once; its click must not then reach the map, which would
+      // no longer find it inside the popup and close the popup (Leaflet 1.9 marks, not stops, clicks).
+      "div", { class: "review", "data-review": p.review, onclick: (e) => e.stopPropagation() },
       el("dl", {}, rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
       notice ? el("p", { class: "notice", role: "alert" }, notice) : null,
       el(
