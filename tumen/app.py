@@ -20,6 +20,7 @@ from tumen import __version__
 from tumen.analysis_api import analysis_router
 from tumen.connect import qgis_router
 from tumen.errors import AnalysisRefused, add_exception_handlers, document_errors
+from tumen.feed import feed_router
 from tumen.forwarded import ForwardedHeaders
 from tumen.limits import RequestLimits
 from tumen.publication import PublishLimits
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(report_router(settings.report_max_km2))
     app.include_router(publish_router(PublishLimits.of(settings)))
     app.include_router(analysis_router(features.actor, settings.analysis_max_km2))
+    app.include_router(feed_router(settings.feed_entries, settings.feed_authority))
 
     @app.get("/healthz", tags=["Service"])
     def healthz() -> dict[str, str]:

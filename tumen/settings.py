@@ -88,6 +88,16 @@ class Settings(BaseSettings):
         True, description="`tumen serve` bakes missing archives behind itself, at low priority."
     )
     bake_workers: int | None = Field(None, ge=1, description="Processes for baking; default: CPUs.")
+    # What is new: the Atom feeds (tumen/feed.py).
+    feed_entries: int = Field(
+        50, ge=1, le=1000, description="Most entries in /feed.atom and a site's feed.atom."
+    )
+    feed_authority: str = Field(
+        "tumen",
+        pattern=r"^[A-Za-z0-9@.-]+$",
+        description="Authority of the feeds' tag: ids (RFC 4151): a domain or e-mail address of "
+        "this deployment, so its entry ids differ from another tumen's and outlive a host name.",
+    )
 
     @property
     def database(self) -> Path:

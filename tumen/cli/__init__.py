@@ -17,6 +17,7 @@ from tumen.cli.serve import demo, serve
 from tumen.cli.sightings import sightings_export, sightings_import
 from tumen.cli.sites import sites_add, sites_list, sites_references, sites_rm
 from tumen.cli.stac import stac_ingest, stac_search
+from tumen.cli.watch import watch
 from tumen.settings import Settings
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ app.command()(figure)  # publication graphics (tumen/cli/publish.py)
 app.command()(strip)
 app.command()(timelapse)
 app.command()(analyze)
+app.command()(watch)  # what is new: poll a STAC API (tumen/cli/watch.py)
 
 
 def main() -> None:

@@ -1,15 +1,20 @@
 """``tumen stac search|ingest``: find imagery in STAC catalogs and register it."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
+from tiles.catalog import Catalog, Scene
 from tiles.ingest import Registration
 from tumen.cli.analyze import analyze_new_scene
 from tumen.cli.bake import bake_scenes
 from tumen.cli.common import CommandRefused, catalog_of, console, settings_of
 from tumen.cli.scenes import register_raster
+from tumen.settings import Settings
+
+if TYPE_CHECKING:
+    import pystac
 
 
 def stac_search(
@@ -67,10 +72,37 @@ def stac_ingest(
     ] = True,
 ) -> None:
     """Register an item's raster asset with the item's datetime, provider and licence."""
-    from tiles.stac_source import item_facts, raster_asset, read_item
+    from tiles.stac_source import read_item
 
     settings, catalog = settings_of(ctx), catalog_of(ctx)
     stac_item = read_item(item)
+    scene = register_item(settings, catalog, stac_item, item, asset=asset, site=site, link=link)
+    console.print(
+        f"registered STAC item {stac_item.id} as scene [bold]{scene.id}[/bold] ({', '.join(scene.sites)})"
+    )
+    if bake_tiles:
+        bake_scenes(ctx, [scene])
+    if run_analysis:
+        analyze_new_scene(settings, catalog, scene)
+
+
+def register_item(
+    settings: Settings,
+    catalog: Catalog,
+    stac_item: "pystac.Item",
+    location: str,
+    *,
+    asset: str | None = None,
+    site: str | None = None,
+    link: bool = True,
+) -> Scene:
+    """Register a STAC item's raster asset as a scene (``tumen stac ingest`` and ``tumen watch``).
+
+    The scene takes the item's id, datetime, provider and licence, and keeps the item's self link
+    (else ``location``, where it was read from) as its source.
+    """
+    from tiles.stac_source import item_facts, raster_asset
+
     _, chosen = raster_asset(stac_item, asset)
     facts = item_facts(stac_item)
     registration = Registration(
@@ -85,12 +117,5 @@ def stac_ingest(
     )
     href = chosen.get_absolute_href() or chosen.href
     scene = register_raster(settings, href, registration, link=link)
-    source = stac_item.get_self_href() or item
-    scene = catalog.add(scene.model_copy(update={"source_item": source}))
-    console.print(
-        f"registered STAC item {stac_item.id} as scene [bold]{scene.id}[/bold] ({', '.join(scene.sites)})"
-    )
-    if bake_tiles:
-        bake_scenes(ctx, [scene])
-    if run_analysis:
-        analyze_new_scene(settings, catalog, scene)
+    source = stac_item.get_self_href() or location
+    return catalog.add(scene.model_copy(update={"source_item": source}))
