@@ -14,6 +14,8 @@ COPY pyproject.toml README.md ./
 COPY tumen ./tumen
 COPY tiles ./tiles
 COPY overlays ./overlays
+COPY analysis ./analysis
+COPY publish ./publish
 RUN pip install --no-cache-dir . && mkdir -p /data && chown tumen:tumen /data
 COPY web/index.html web/map.css ./web/
 COPY web/src ./web/src
