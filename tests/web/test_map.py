@@ -213,7 +213,14 @@ def test_download_report_button(server: LiveServer, watched: Watched) -> None:
     with watched.page.expect_download() as download:
         watched.page.locator("#report").click()
     names = zipfile.ZipFile(download.value.path()).namelist()
-    assert {"chip.tif", "chip.png", "sightings.geojson", "item.json", "SOURCES.md"} == set(names)
+    assert {
+        "chip.tif",
+        "chip.png",
+        "figure.png",
+        "sightings.geojson",
+        "item.json",
+        "SOURCES.md",
+    } == set(names)
 
 
 def hash_params(watched: Watched) -> dict[str, str]:
