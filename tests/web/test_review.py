@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import LiveServer
 from tests.web.conftest import ARTIFACTS, KEY, Watched
+from tests.web.test_map import chart_datasets
 
 ITEMS = "/api/collections/observations/items"
 SCENE = "khasan-20221129"
@@ -30,7 +31,11 @@ def candidates(server: LiveServer) -> Iterator[Make]:
     made: list[str] = []
 
     def make(
-        coords: list[list[float]], *, confidence: float = 0.72, kind: str = "train"
+        coords: list[list[float]],
+        *,
+        confidence: float = 0.72,
+        kind: str = "train",
+        count: int = 1,
     ) -> dict[str, Any]:
         doc = {
             "type": "Feature",
@@ -40,7 +45,7 @@ def candidates(server: LiveServer) -> Iterator[Make]:
                 "scene_id": SCENE,
                 "observed_at": WHEN,
                 "kind": kind,
-                "count": 1,
+                "count": count,
                 "method": "automated",
                 "confidence": confidence,
                 "description": "a candidate made by the review test",
@@ -325,3 +330,27 @@ def test_the_figure_button_opens_the_view_clipped_to_the_scene(
     assert (bbox[1] + bbox[3]) / 2 == pytest.approx(42.4272, abs=2e-5)
     assert bbox[2] - bbox[0] == pytest.approx(width_px * 360 / (256 * 2**18), rel=0.01)
     assert w < bbox[0] < bbox[2] < e and s < bbox[1] < bbox[3] < n
+
+
+def test_the_activity_chart_shows_candidates_apart_until_confirmed(
+    server: LiveServer, watched: Watched, candidates: Make
+) -> None:
+    mine = candidates(WEST, kind="wagon", count=12)
+    page = open_scene(watched, server)
+
+    def wagons() -> dict[str, object]:
+        sets = chart_datasets(watched)
+        return {d["label"]: d["data"]["2022-11-29"] for d in sets if d["kind"] == "wagon"}  # type: ignore[index]
+
+    # The 8 reported wagons are counted; the candidate's 12 stand beside them, not added in.
+    assert wagons() == {"wagon": 8, "wagon (unreviewed candidates)": 12}
+    page.keyboard.press("n")
+    popup = popup_of(page, mine["id"])
+    page.keyboard.press("c")
+    expect(popup.locator(".review")).to_have_attribute("data-review", "confirmed")
+    page.wait_for_function(
+        "() => Chart.getChart(document.getElementById('activity')).data.datasets"
+        ".every(d => !d.label.includes('unreviewed'))"
+    )
+    assert wagons() == {"wagon": 20}
+    assert watched.errors == []

@@ -1,6 +1,7 @@
-// The site's activity: one bar series per kind seen (counts of present sightings per day), each with
-// its own baseline where the site has one. Kinds are never added together; the chart opens on the
-// site's main kind (wagons at rail sites, ships at ports) and the legend shows or hides the others.
+// The site's activity: one bar series per kind seen (counts of present, confirmed sightings per day), each
+// with its own baseline where the site has one and its unreviewed candidates' counts apart. Kinds are
+// never added together; the chart opens on the site's main kind (wagons at rail sites, ships at ports)
+// and the legend shows or hides the others.
 import { getJSON } from "./api.js";
 import { kindColour, kindLabel } from "./kinds.js";
 import { urls } from "./urls.js";
@@ -15,6 +16,15 @@ function datasets(series, labels, shown) {
     const counts = new Map(s.points.map((p) => [p.period, p.count]));
     const hidden = s.kind !== shown;
     sets.push({ kind: s.kind, label: kindLabel(s.kind), data: labels.map((l) => counts.get(l) ?? null), backgroundColor: colour, hidden });
+    // Candidates nobody has reviewed yet: their own pale bars beside the counted ones, never added in.
+    const pending = new Map(s.points.filter((p) => p.unreviewed).map((p) => [p.period, p.unreviewed_count]));
+    if (pending.size) {
+      sets.push({
+        kind: s.kind, label: `${kindLabel(s.kind)} (unreviewed candidates)`, hidden,
+        data: labels.map((l) => pending.get(l) ?? null),
+        backgroundColor: `${colour}40`, borderColor: colour, borderWidth: 1, borderDash: [4, 3],
+      });
+    }
     if (s.baseline && s.baseline.count !== null && s.baseline.count !== undefined) {
       sets.push({
         kind: s.kind, type: "line", label: `${kindLabel(s.kind)} baseline (${s.baseline.count})`, hidden,

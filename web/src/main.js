@@ -218,7 +218,10 @@ async function start() {
   });
   reviewer = new Reviewer(map, {
     walked: () => layers.sightings,
-    onChanged: () => renderList(map, layers.sightings),
+    onChanged: () => {
+      renderList(map, layers.sightings);
+      showActivity(view.site).catch(report); // a verdict moves a candidate into or out of the counts
+    },
   });
   map.on("pm:create", (e) => {
     if (!measure.take(e.layer)) annotator.newShape(e.layer);

@@ -74,7 +74,8 @@ export function sightingsLayer(doc, { pane, renderer, onEdit, review }) {
     pointToLayer: (feature, latlng) => L.circleMarker(latlng, { ...style(feature), radius: 8, pane, renderer }),
     onEachFeature: (feature, layer) => {
       if (renderer && layer.options) layer.options.renderer = renderer;
-      layer.bindPopup(() => popupContent(layer, { onEdit, review }), { maxWidth: 360 });
+      // Opened clear of the SYNTHETIC badge at the top of the map.
+      layer.bindPopup(() => popupContent(layer, { onEdit, review }), { maxWidth: 360, autoPanPaddingTopLeft: [20, 48] });
       if (review) {
         layer.on("popupopen", () => review.opened(layer));
         layer.on("popupclose", () => review.closed(layer));
