@@ -240,6 +240,10 @@ def test_feed_answers_304_to_its_etag_until_something_new(
     changed = client.get("/sites/tumangang/feed.atom", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert len(feedparser.parse(changed.content).entries) == 2
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/feed.atom", "/sites/{site_id}/feed.atom"):
+        responses = paths[path]["get"]["responses"]
+        assert "304" in responses and "ETag" in responses["200"]["headers"], path
 
 
 def test_feed_holds_the_newest_entries_up_to_the_setting(tmp_path: Path) -> None:

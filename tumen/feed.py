@@ -452,7 +452,13 @@ def feed_response(request: Request, body: bytes) -> Response:
 FEED_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {MEDIA_TYPE: {}},
-        "description": "The feed, newest entry first; ETag of the document.",
+        "description": "The feed, newest entry first.",
+        "headers": {
+            "ETag": {
+                "description": "The document's version: send it as If-None-Match to get a 304.",
+                "schema": {"type": "string"},
+            }
+        },
     },
     304: {"description": "Not Modified: If-None-Match holds the feed's current ETag (no body)."},
 }
