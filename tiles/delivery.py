@@ -3,6 +3,11 @@
 A plain ASGI middleware, so a baked or cached tile costs no routing, no dependency injection and no
 rendering. Anything it cannot answer (an unknown scene, a bad parameter) goes on to the TiTiler routes,
 which give the error.
+
+A request carrying ``X-Tumen-Resolve`` is a proxy asking which scene and version a tile URL stands
+for, before it looks in its own cache (deploy/nginx-multi.conf keys cached tiles on them): it gets an
+empty 200 with ``X-Tumen-Scene`` and ``X-Tumen-Version``, or without them when the URL names no scene
+(the tile request itself then says what is wrong). Nothing is read or rendered for it.
 """
 
 import hashlib
@@ -38,6 +43,8 @@ TILE_TEMPLATE = re.compile(
     r"^/(?:scenes/\{scene_id\}|sites/\{site_id\})/tiles/\{tileMatrixSetId\}/\{z\}/\{x\}/\{y\}"
     r"(?:\.\{format\})?$"
 )
+
+RESOLVE_HEADER = b"x-tumen-resolve"
 
 
 def document_revalidation(doc: dict[str, Any]) -> None:
@@ -96,10 +103,11 @@ class TileDelivery:
         match = TILE_PATH.match(_route_path(scope))
         if match is None:
             return await self.app(scope, receive, send)
+        probe = any(name == RESOLVE_HEADER for name, _ in scope["headers"])
         params = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
         names = {k for k, _ in params}
         if "url" in names:
-            return await self.app(scope, receive, send)
+            return await (_resolved(send, None) if probe else self.app(scope, receive, send))
         when_text = next((v for k, v in params if k == "datetime"), None)
         try:
             if match["scene"]:
@@ -108,7 +116,9 @@ class TileDelivery:
                 when = parse_datetime(when_text)
                 scene, latest = self.resolver().at(match["site"], when), when is None
         except TilesError:
-            return await self.app(scope, receive, send)
+            return await (_resolved(send, None) if probe else self.app(scope, receive, send))
+        if probe:
+            return await _resolved(send, scene)
 
         fmt = match["fmt"] or ""
         extras = sorted((k, v) for k, v in params if k != "datetime")
@@ -126,6 +136,7 @@ class TileDelivery:
                 ).encode(),
             ),
             (b"x-tumen-scene", scene.id.encode()),
+            (b"x-tumen-version", scene.version.encode()),
         ]
         if _matches(scope, etag):
             return await _respond(send, 304, headers, b"", head=True)
@@ -155,6 +166,17 @@ class TileDelivery:
             (b"x-tumen-source", source.encode()),
         ]
         await _respond(send, 200, headers, body, head=scope["method"] == "HEAD")
+
+
+async def _resolved(send: Send, scene: Scene | None) -> None:
+    """Answer a resolve probe: the scene and version the tile URL stands for, if any."""
+    headers = [(b"cache-control", b"no-cache")]
+    if scene is not None:
+        headers += [
+            (b"x-tumen-scene", scene.id.encode()),
+            (b"x-tumen-version", scene.version.encode()),
+        ]
+    await _respond(send, 200, headers, b"", head=True)
 
 
 def _same_format(fmt: str, scene: Scene) -> bool:
