@@ -24,11 +24,13 @@ $(WEB_STAMP): web/package.json web/package-lock.json web/vendor.mjs
 	touch $(WEB_STAMP)
 
 # What the tests also need, from Debian, once per machine: GDAL's tools, QGIS (PyQGIS runs on
-# /usr/bin/python3) and Chromium (Playwright drives /usr/bin/chromium; it cannot download one).
+# /usr/bin/python3), Chromium (Playwright drives /usr/bin/chromium; it cannot download one) and
+# nginx (tests/multi: three instances behind deploy/nginx-multi.conf).
 system:
 	@missing=""; command -v gdalinfo >/dev/null || missing="$$missing gdal-bin"; \
 	QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing="$$missing qgis python3-qgis"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	test -x /usr/sbin/nginx || command -v nginx >/dev/null || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
