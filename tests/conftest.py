@@ -18,9 +18,12 @@ from fastapi.testclient import TestClient
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
+from tests.engines.seaweed import SeaweedServer
+from tests.engines.seaweed import start as start_seaweed
 from tiles.catalog import Catalog, Scene
 from tiles.ingest import describe_cog, to_cog
 from tiles.sites import load_sites
+from tiles.storage import open_storage, scene_key
 from tumen.app import create_app
 from tumen.http_protocol import TumenHttpProtocol
 from tumen.settings import Settings
@@ -68,7 +71,10 @@ def register(
 
 
 def register_file(settings: Settings, path: Path, scene_id: str, when: str, **update: Any) -> Scene:
-    """Register the COG at ``path`` as ``scene_id`` at ``when`` (``update``: fields to set)."""
+    """Register the COG at ``path`` as ``scene_id`` at ``when`` (``update``: fields to set).
+
+    With object storage (``settings.storage_url``) the COG is put there and the scene names it.
+    """
     scene = describe_cog(
         path,
         scene_id=scene_id,
@@ -80,12 +86,61 @@ def register_file(settings: Settings, path: Path, scene_id: str, when: str, **up
         synthetic=True,
         data_dir=settings.data_dir,
     ).model_copy(update=update)
+    if settings.storage_url and "path" not in update:
+        storage = open_storage(settings.storage_url, settings.data_dir)
+        key = scene_key(scene_id, scene.version)
+        storage.put(key, path)
+        scene = scene.model_copy(update={"path": storage.location(key)})
     return Catalog(settings.database, settings.data_dir).add(scene)
 
 
+# The backend the app-making fixtures use (issue 15): `--backend=sqlite` (local files, the
+# default) or `--backend=postgres+s3`; each part of it adds its settings in `backend_settings`.
+BACKENDS = ("sqlite", "s3", "postgres+s3")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        default="sqlite",
+        choices=BACKENDS,
+        help="Run the app-making fixtures against this backend (default: sqlite and local files).",
+    )
+
+
+def backend_parts(config: pytest.Config) -> set[str]:
+    """The engines of the chosen --backend: {'sqlite'}, {'s3'} or {'postgres', 's3'}."""
+    return set(str(config.getoption("--backend")).split("+"))
+
+
+def backend_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings fields of the chosen --backend (none for sqlite)."""
+    fields: dict[str, Any] = {}
+    if "s3" in backend_parts(request.config):  # object storage: a fresh prefix of the SeaweedFS
+        fields["storage_url"] = request.getfixturevalue("seaweed").storage_url("suite")
+    return fields
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """SeaweedFS (`weed mini`) on loopback for the session; this process's AWS_* variables name it."""
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
+    saved = {name: os.environ.get(name) for name in server.env()}
+    os.environ.update(server.env())
+    try:
+        yield server
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        server.stop()
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data")
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", **backend_settings(request))
 
 
 @pytest.fixture

@@ -1,10 +1,15 @@
-"""Read tiles from PMTiles archives: each opened once, header and directories parsed once and kept."""
+"""Read tiles from PMTiles archives: each opened once, header and directories parsed once and kept.
+
+An archive is read through a byte source: a local file mapped into memory, or an object in S3 read
+by ranged GETs. Opening reads the first 16 KiB (header, root directory and usually the metadata: one
+GET); a leaf directory is read once and kept; a tile is then one range (one GET from S3).
+"""
 
 import gzip
 import json
 import logging
-import mmap
 import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +23,13 @@ from pmtiles.tile import (
     zxy_to_tileid,
 )
 
+from tiles.catalog import Scene
+from tiles.errors import StorageUnavailable
+from tiles.storage import HEAD_BYTES, FileRange, RangeSource, S3Objects, is_s3
+
 logger = logging.getLogger("tumen.tiles")
+# Archives in object storage kept open (header, root and up to 256 leaf directories each).
+REMOTE_OPEN = 64
 
 
 class ArchiveError(Exception):
@@ -26,39 +37,44 @@ class ArchiveError(Exception):
 
 
 class Archive:
-    """One PMTiles file mapped into memory; ``get`` costs a directory search and a slice."""
+    """One PMTiles archive on a byte source; ``get`` costs a directory search and one range read.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file = open(path, "rb")
+    ``Archive(path)`` maps a local file; ``Archive(source)`` reads any ``RangeSource``.
+    """
+
+    def __init__(self, source: Path | RangeSource) -> None:
+        self.source: RangeSource = FileRange(source) if isinstance(source, Path) else source
+        name = self.source.name
         try:
-            self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
-            self.header = deserialize_header(self._map[0:127])
+            head = self.source.get_bytes(0, HEAD_BYTES)
+            self.header = deserialize_header(head[0:127])
             end = self.header["tile_data_offset"] + self.header["tile_data_length"]
-            if self.header["version"] != 3 or end > len(self._map):
-                raise ArchiveError(f"{path.name}: truncated or not PMTiles v3")
-            meta = self._map[
-                self.header["metadata_offset"] : self.header["metadata_offset"]
-                + self.header["metadata_length"]
-            ]
+            if self.header["version"] != 3 or end > self.source.size():
+                raise ArchiveError(f"{name}: truncated or not PMTiles v3")
+            meta = self._read(head, self.header["metadata_offset"], self.header["metadata_length"])
             if self.header["internal_compression"] == Compression.GZIP:
                 meta = gzip.decompress(meta)
             self.metadata: dict[str, Any] = json.loads(meta)
-            self._root = self._directory(self.header["root_offset"], self.header["root_length"])
-        except ArchiveError:
+            root = self._read(head, self.header["root_offset"], self.header["root_length"])
+            # pmtiles' deserialize_directory gunzips (the writer always gzips directories).
+            self._root: list[Entry] = deserialize_directory(root)
+        except (ArchiveError, StorageUnavailable):
             self.close()
             raise
         except Exception as err:  # any parse failure of a damaged file
             self.close()
-            raise ArchiveError(f"{path.name}: unreadable archive ({err})") from err
+            raise ArchiveError(f"{name}: unreadable archive ({err})") from err
         self._leaves = lru_cache(maxsize=256)(self._leaf)
 
-    def _directory(self, offset: int, length: int) -> list[Entry]:
-        # pmtiles' deserialize_directory gunzips (the writer always gzips directories).
-        return deserialize_directory(self._map[offset : offset + length])
+    def _read(self, head: bytes, offset: int, length: int) -> bytes:
+        """From the head already read when it holds the range, else one more read."""
+        if offset + length <= len(head):
+            return head[offset : offset + length]
+        return self.source.get_bytes(offset, length)
 
     def _leaf(self, offset: int, length: int) -> list[Entry]:
-        return self._directory(self.header["leaf_directory_offset"] + offset, length)
+        start = self.header["leaf_directory_offset"] + offset
+        return deserialize_directory(self.source.get_bytes(start, length))
 
     def get(self, z: int, x: int, y: int) -> bytes | None:
         """The tile's bytes, or None when the archive does not hold it."""
@@ -72,27 +88,43 @@ class Archive:
                 return None
             if entry.run_length > 0:
                 start = self.header["tile_data_offset"] + entry.offset
-                return self._map[start : start + entry.length]
+                return self.source.get_bytes(start, entry.length)
             directory = self._leaves(entry.offset, entry.length)
         return None
 
     def close(self) -> None:
-        """Release the mapping and the file."""
-        if getattr(self, "_map", None) is not None:
-            self._map.close()
-        self._file.close()
+        """Release the source (the mapping and the file of a local archive)."""
+        self.source.close()
 
 
 class Archives:
-    """Open archives by scene, reopened when the file changes; a bad one is skipped with a warning."""
+    """Open archives by scene; a bad one is skipped with a warning.
 
-    def __init__(self, baked_dir: Path) -> None:
+    A local archive (``baked/{id}.pmtiles``) is reopened when its file changes. One in object
+    storage is kept by its key, which is immutable: its header and directories never go stale.
+    """
+
+    def __init__(self, baked_dir: Path, s3: S3Objects | None = None) -> None:
         self.baked_dir = baked_dir
+        self.s3 = s3
         self._open: dict[str, tuple[float, int, Archive | None]] = {}
+        self._remote: OrderedDict[str, Archive | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def for_scene(self, scene_id: str, version: str) -> Archive | None:
-        """The scene's archive if it exists, reads, and was baked from this scene version."""
+    def for_scene(self, scene: Scene) -> Archive | None:
+        """The scene's archive if it exists, reads, and was baked from this scene version.
+
+        StorageUnavailable when object storage cannot be reached (the caller renders instead).
+        """
+        if scene.archive is not None and is_s3(scene.archive):
+            archive = self._in_storage(scene.id, scene.archive)
+        else:
+            archive = self._local(scene.id)
+        if archive is None or archive.metadata.get("tumen:scene_version") != scene.version:
+            return None
+        return archive
+
+    def _local(self, scene_id: str) -> Archive | None:
         path = self.baked_dir / f"{scene_id}.pmtiles"
         try:
             stat = path.stat()
@@ -109,9 +141,27 @@ class Archives:
                     logger.warning("serving scene %s dynamically: %s", scene_id, err)
                     archive = None
                 self._open[scene_id] = (stat.st_mtime, stat.st_size, archive)
-            archive = self._open[scene_id][2]
-        if archive is None or archive.metadata.get("tumen:scene_version") != version:
-            return None
+            return self._open[scene_id][2]
+
+    def _in_storage(self, scene_id: str, location: str) -> Archive | None:
+        if self.s3 is None:
+            return None  # no S3 configured in this process: the scene renders from its COG
+        with self._lock:
+            if location in self._remote:
+                self._remote.move_to_end(location)
+                return self._remote[location]
+        # Opened outside the lock (network); two threads racing open it twice, harmlessly.
+        try:
+            archive: Archive | None = Archive(self.s3.open_range(location))
+        except (ArchiveError, FileNotFoundError) as err:
+            logger.warning("serving scene %s dynamically: %s", scene_id, err)
+            archive = None
+        with self._lock:
+            self._remote[location] = archive
+            while len(self._remote) > REMOTE_OPEN:
+                _, dropped = self._remote.popitem(last=False)
+                if dropped is not None:
+                    dropped.close()
         return archive
 
     def close(self) -> None:
@@ -121,3 +171,7 @@ class Archives:
                 if archive is not None:
                     archive.close()
             self._open.clear()
+            for remote in self._remote.values():
+                if remote is not None:
+                    remote.close()
+            self._remote.clear()

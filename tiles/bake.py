@@ -18,6 +18,7 @@ from tiles.grid import web_mercator
 from tiles.reader import SceneReader
 from tiles.remote import GDAL_REMOTE_ENV
 from tiles.stac import attribution
+from tiles.storage import Storage, archive_key, file_digest
 
 TILE_TYPES = {"jpg": TileType.JPEG, "png": TileType.PNG, "webp": TileType.WEBP}
 IMAGE_TYPES = {"jpg": ImageType.jpg, "png": ImageType.png, "webp": ImageType.webp}
@@ -87,9 +88,13 @@ def bake_scene(
     workers: int | None = None,
     fmt: str | None = None,
     advance: Callable[[int, int], None] | None = None,
+    storage: Storage | None = None,
 ) -> Scene | None:
     """Write the scene's archive (atomically) and record its format and version in the catalog.
 
+    In object storage (``storage`` not local) the archive goes under a new immutable key named by
+    its content, ``baked/{id}/{digest}.pmtiles`` (an identical one already there is not written
+    again), and the catalog is switched to it in one transaction; nothing is overwritten.
     None when the scene was removed or re-ingested while it baked (the catalog is left alone).
     """
     cog = catalog.location(scene)
@@ -147,6 +152,12 @@ def bake_scene(
             for tile_id, data in rendered:
                 writer.write_tile(tile_id, data)
             writer.finalize(header, metadata)
+        if storage is not None and not storage.local:
+            key = archive_key(scene.id, file_digest(tmp))
+            location = storage.location(key)
+            if not storage.exists(key):
+                storage.put(key, tmp)
+            return catalog.mark_baked(scene.id, scene.version, fmt, archive=location)
         tmp.replace(dst)
     finally:
         tmp.unlink(missing_ok=True)

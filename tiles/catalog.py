@@ -15,6 +15,7 @@ from tiles.errors import NoSceneAtTime, SceneNotFound
 from tiles.remote import is_remote
 from tiles.site_registry import SiteRegistry
 from tiles.sites import ID_PATTERN
+from tiles.storage import gdal_path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenes (
@@ -46,7 +47,9 @@ class Scene(BaseModel):
     height: int
     bands: int | None = Field(None, description="Band count (None: registered before it was kept).")
     dtype: str | None = Field(None, description="Data type of the bands, e.g. uint8, uint16.")
-    path: str = Field(description="COG path, relative to the data dir when inside it.")
+    path: str = Field(
+        description="COG path, relative to the data dir when inside it; or a URL (https://, s3://)."
+    )
     synthetic: bool = False
     baseline: bool = Field(
         False, description="The site's reference scene: what the analysis compares new scenes with."
@@ -67,6 +70,11 @@ class Scene(BaseModel):
         None, description="Format of the baked PMTiles archive (jpg, webp or png); None: not baked."
     )
     baked_version: str | None = Field(None, description="Scene version the archive was baked from.")
+    archive: str | None = Field(
+        None,
+        description="Where the baked archive is in object storage (s3://…, an immutable key); "
+        "None: baked/{id}.pmtiles in the data dir.",
+    )
     source_item: str | None = Field(
         None, description="Self link of the STAC Item it was ingested from."
     )
@@ -134,23 +142,21 @@ class Catalog:
             db.close()
 
     def location(self, scene: Scene) -> str:
-        """What GDAL opens for a scene's COG: its file's path, or the URL of a linked remote COG.
+        """What GDAL opens for a scene's COG: a path, a linked COG's URL, or /vsis3/bucket/key.
 
         Every read of a scene's pixels goes through this (tiles, bake, report).
         """
         if is_remote(scene.path):
-            return scene.path
+            return gdal_path(scene.path)
         return str(self.local_path(scene))
 
     def local_path(self, scene: Scene) -> Path:
-        """The file of a scene's COG on this machine (data dir joined); ValueError for a linked URL.
+        """The file of a scene's COG on this machine (data dir joined); ValueError for a URL.
 
         For what handles the file itself (re-ingest, removal); to read pixels use ``location``.
         """
         if is_remote(scene.path):
-            raise ValueError(
-                f"scene '{scene.id}' is a linked remote COG ({scene.path}), not a file"
-            )
+            raise ValueError(f"scene '{scene.id}' is read from {scene.path}, not from a file")
         path = Path(scene.path)
         return path if path.is_absolute() else self.data_dir / path
 
@@ -173,13 +179,25 @@ class Catalog:
             )
         return scene
 
-    def mark_baked(self, scene_id: str, version: str, tile_format: str) -> Scene | None:
+    def mark_baked(
+        self, scene_id: str, version: str, tile_format: str, archive: str | None = None
+    ) -> Scene | None:
         """Record an archive baked from ``version``, if that is still the scene's version.
 
+        ``archive``: its location in object storage (None: the data dir's baked/{id}.pmtiles).
         None (nothing written) when the scene was removed or re-ingested meanwhile, so a bake that
         raced a change never points the catalog at stale tiles.
         """
-        return self._update_if(scene_id, version, tile_format=tile_format, baked_version=version)
+        return self._update_if(
+            scene_id, version, tile_format=tile_format, baked_version=version, archive=archive
+        )
+
+    def relocate(self, scene_id: str, version: str, path: str) -> Scene | None:
+        """Point a scene at a copy of its COG elsewhere (``tumen storage migrate``), same version.
+
+        None when the scene changed meanwhile: the copy is then not the scene's content.
+        """
+        return self._update_if(scene_id, version, path=path)
 
     def mark_analysis(
         self, scene_id: str, version: str, state: Literal["pending", "done", "skipped"]

@@ -11,6 +11,7 @@ empty 200 with ``X-Tumen-Scene`` and ``X-Tumen-Version``, or without them when t
 """
 
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -20,11 +21,13 @@ from cachetools import LRUCache
 
 from tiles.archive import Archives
 from tiles.catalog import Scene
-from tiles.errors import TilesError
+from tiles.errors import StorageUnavailable, TilesError
 from tiles.grid import WEB_MERCATOR
 from tiles.media import MEDIA_TYPES
 from tiles.resolve import SceneResolver
 from tiles.times import parse_datetime
+
+logger = logging.getLogger("tumen.tiles")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -143,9 +146,7 @@ class TileDelivery:
 
         body, media, source = None, MEDIA_TYPES.get(fmt), "baked"
         if not extras and match["tms"] == WEB_MERCATOR and _same_format(fmt, scene):
-            archive = self.archives().for_scene(scene.id, scene.version)
-            if archive is not None:
-                body = archive.get(z, x, y)
+            body = self._baked(scene, z, x, y)
         if body is None and self.cache is not None:
             source = "cache"
             hit = self.cache.get(key)
@@ -166,6 +167,17 @@ class TileDelivery:
             (b"x-tumen-source", source.encode()),
         ]
         await _respond(send, 200, headers, body, head=scope["method"] == "HEAD")
+
+    def _baked(self, scene: Scene, z: int, x: int, y: int) -> bytes | None:
+        """The tile from the scene's archive; None (render instead) when storage cannot give it."""
+        try:
+            archive = self.archives().for_scene(scene)
+            return archive.get(z, x, y) if archive is not None else None
+        except StorageUnavailable as err:
+            logger.warning(
+                "tile of %s rendered instead of read from its archive: %s", scene.id, err
+            )
+            return None
 
 
 async def _resolved(send: Send, scene: Scene | None) -> None:

@@ -23,6 +23,7 @@ from tiles.limits import check_nodata
 from tiles.remote import GDAL_REMOTE_ENV, is_remote
 from tiles.resolve import SceneResolver
 from tiles.sites import Site
+from tiles.storage import Storage
 from tiles.times import parse_datetime
 
 SceneDependency = Callable[..., Awaitable[Scene]]
@@ -36,6 +37,11 @@ async def get_catalog(request: Request) -> Catalog:
 async def get_resolver(request: Request) -> SceneResolver:
     """The memoised scene look-ups the app opened in its lifespan."""
     return request.app.state.resolver  # type: ignore[no-any-return]
+
+
+async def get_storage(request: Request) -> Storage:
+    """Where COGs and archives are (the data dir, or the bucket of TUMEN_STORAGE_URL)."""
+    return request.app.state.storage  # type: ignore[no-any-return]
 
 
 async def get_sites(

@@ -67,12 +67,17 @@ class NoSceneAtTime(TilesError):
         super().__init__(msg)
 
 
+# How long a client should wait before asking again for imagery its storage could not give.
+RETRY_AFTER_S = 5
+
+
 class SceneUnavailable(TilesError):
-    """The catalog has the scene but its COG is missing or unreadable on disk."""
+    """The catalog has the scene but its COG is missing or unreadable (on disk, or in S3)."""
 
     def __init__(self, scene_id: str, reason: str) -> None:
         super().__init__(f"scene '{scene_id}' is unavailable: {reason}")
         self.scene_id = scene_id
+        self.headers = {"Retry-After": str(RETRY_AFTER_S)}
 
 
 class SceneNotBaked(TilesError):
@@ -100,11 +105,23 @@ class BadRequestParameter(TilesError):
     """A request parameter that tumen refuses on principle (e.g. ``url=``)."""
 
 
+class StorageUnavailable(TilesError):
+    """The object storage (S3) holding COGs and archives cannot be reached or refuses tumen.
+
+    A request that needs it gets 503 with Retry-After; a command, one line and a non-zero exit.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(RETRY_AFTER_S)}
+
+
 STATUS_CODES: dict[type[Exception], int] = {
     SceneNotFound: status.HTTP_404_NOT_FOUND,
     SiteNotFound: status.HTTP_404_NOT_FOUND,
     NoSceneAtTime: status.HTTP_404_NOT_FOUND,
     SceneUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    StorageUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     SceneNotBaked: status.HTTP_404_NOT_FOUND,
     BadRequestParameter: status.HTTP_400_BAD_REQUEST,
     InvalidDatetime: status.HTTP_400_BAD_REQUEST,

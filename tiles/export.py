@@ -2,16 +2,25 @@
 
 from pathlib import Path
 
-from pmtiles.reader import MmapSource, all_tiles
+from pmtiles.reader import all_tiles
+
+from tiles.storage import FileRange, RangeSource
 
 
-def export_tiles(archive: Path, out_dir: Path, ext: str) -> int:
-    """Write every tile of ``archive`` to ``out_dir/z/x/y.ext``; returns how many were written."""
+def export_tiles(archive: Path | RangeSource, out_dir: Path, ext: str) -> int:
+    """Write every tile of ``archive`` to ``out_dir/z/x/y.ext``; returns how many were written.
+
+    An archive in object storage is read whole in one request, not one per tile.
+    """
+    source = FileRange(archive) if isinstance(archive, Path) else archive
+    try:
+        data = source.get_bytes(0, source.size())
+    finally:
+        source.close()
     count = 0
-    with open(archive, "rb") as f:
-        for (z, x, y), data in all_tiles(MmapSource(f)):
-            dst = out_dir / str(z) / str(x) / f"{y}.{ext}"
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(data)
-            count += 1
+    for (z, x, y), tile in all_tiles(lambda offset, length: data[offset : offset + length]):
+        dst = out_dir / str(z) / str(x) / f"{y}.{ext}"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(tile)
+        count += 1
     return count

@@ -23,6 +23,7 @@ from tiles.catalog import Catalog, Scene
 from tiles.errors import IngestError, SceneNotFound
 from tiles.remote import GDAL_REMOTE_ENV, check_remote, is_remote
 from tiles.sites import Site, covered_sites
+from tiles.storage import Storage, scene_key
 
 
 def file_version(path: Path) -> str:
@@ -285,9 +286,18 @@ class Registration:
 
 
 def ingest_file(
-    src: Path, registration: Registration, *, scenes_dir: Path, quiet: bool = False
+    src: Path,
+    registration: Registration,
+    *,
+    scenes_dir: Path,
+    quiet: bool = False,
+    storage: Storage | None = None,
 ) -> Scene:
-    """Convert any GDAL-readable raster to a COG and register it; on error nothing is left behind."""
+    """Convert any GDAL-readable raster to a COG and register it; on error nothing is left behind.
+
+    With object storage (``storage`` not local) the COG is uploaded to ``scenes/{id}/{version}.tif``
+    (an immutable key) and the catalog names it there; ``scenes_dir`` only stages the conversion.
+    """
     registration.check_site()
     catalog, site, sites = registration.catalog, registration.site, registration.sites
     check_readable(src)
@@ -307,6 +317,8 @@ def ingest_file(
     try:
         to_cog(src, staged, quiet=quiet)
         scene = registration.describe(staged, scene_id, when)
+        if storage is not None and not storage.local:
+            return _store_and_register(catalog, scene, staged, storage, previous, scenes_dir)
         if previous == dst.resolve():
             # Re-ingest: the registered COG stays as it is until the catalog names the new one, so
             # a crash in between leaves the scene whole (its file is the content of its version).
@@ -331,6 +343,31 @@ def ingest_file(
         and previous.parent == dst.resolve().parent
     ):
         previous.unlink(missing_ok=True)  # the replaced scene's COG, once nothing names it
+    return scene
+
+
+def _store_and_register(
+    catalog: Catalog,
+    scene: Scene,
+    staged: Path,
+    storage: Storage,
+    previous: Path | None,
+    scenes_dir: Path,
+) -> Scene:
+    """Upload a staged COG under its immutable key, then switch the catalog to it.
+
+    A key already there holds the same bytes (it is named by their hash): it is not written again.
+    A local COG the scene had before is removed once the catalog no longer names it.
+    """
+    key = scene_key(scene.id, scene.version)
+    if not storage.exists(key):
+        storage.put(key, staged)
+    scene = scene.model_copy(
+        update={"path": storage.location(key), "render": render_defaults(staged)}
+    )
+    catalog.add(scene)
+    if previous is not None and previous.parent == scenes_dir.resolve():
+        previous.unlink(missing_ok=True)
     return scene
 
 

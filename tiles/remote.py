@@ -7,20 +7,33 @@ import httpx
 
 from tiles.errors import IngestError
 
-# How GDAL reads a linked COG: no directory listing, a bounded wait, merged ranges, a block cache.
+# How GDAL reads a COG over the network (a linked URL, or /vsis3/ in object storage), as TiTiler
+# documents it: no directory listing on open, a bounded wait, merged ranges and HTTP/2 multiplexing,
+# a per-file cache of the ranges read (keys and linked versions never change under their name).
 GDAL_REMOTE_ENV: dict[str, str] = {
     "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
     "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff,.TIF,.TIFF",
     "GDAL_HTTP_TIMEOUT": "15",
     "GDAL_HTTP_MAX_RETRY": "2",
     "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    "GDAL_HTTP_MULTIPLEX": "YES",
+    "GDAL_HTTP_VERSION": "2",
     "VSI_CACHE": "TRUE",
+    "VSI_CACHE_SIZE": str(8 * 2**20),
 }
 
 
-def is_remote(location: str) -> bool:
-    """Whether a scene's location is a URL rather than a file."""
+def is_url(location: str) -> bool:
+    """Whether a location is the http(s) URL of a linked COG (read in place, not ours to delete)."""
     return location.startswith(("http://", "https://"))
+
+
+def is_remote(location: str) -> bool:
+    """Whether a scene's location is read over the network: a linked URL, or object storage.
+
+    Such a location is no file of this machine, and its content never changes under its name.
+    """
+    return is_url(location) or location.startswith(("s3://", "/vsis3/"))
 
 
 def check_remote(url: str, timeout: float = 15.0) -> str:

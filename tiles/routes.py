@@ -13,6 +13,7 @@ from tiles.dependencies import (
     gdal_env,
     get_catalog,
     get_sites,
+    get_storage,
     known_site,
     refuse_url,
     scene_at_site,
@@ -29,8 +30,10 @@ from tiles.limits import (
     colormap_params,
     query_limits,
 )
+from tiles.ranged import ranged_response
 from tiles.sites import Site
 from tiles.stac import attribution, scene_item
+from tiles.storage import Storage, is_s3
 from tiles.times import parse_datetime
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities, wmts_time
 
@@ -94,19 +97,24 @@ def catalog_router() -> APIRouter:
         responses={200: {"content": {"application/vnd.pmtiles": {}}}, **UNKNOWN_SCENE},
     )
     def scene_archive(
+        request: Request,
         scene_id: Annotated[str, Path()],
         catalog: Annotated[Catalog, Depends(get_catalog)],
-    ) -> FileResponse:
+        storage: Annotated[Storage, Depends(get_storage)],
+    ) -> Response:
         """The scene's baked PMTiles archive, with HTTP Range support for PMTiles clients."""
         scene = catalog.get(scene_id)
+        headers = {"Cache-Control": "public, max-age=3600"}
+        media = "application/vnd.pmtiles"
+        if scene.is_baked and scene.archive is not None and is_s3(scene.archive):
+            if storage.local:  # this instance has no S3 to read it from
+                raise SceneNotBaked(scene.id)
+            source = storage.open_range(scene.archive)
+            return ranged_response(source, request.headers.get("range"), media, headers)
         path = archive_path(catalog.data_dir, scene.id)
         if not scene.is_baked or not path.is_file():
             raise SceneNotBaked(scene.id)
-        return FileResponse(
-            path,
-            media_type="application/vnd.pmtiles",
-            headers={"Cache-Control": "public, max-age=3600"},
-        )
+        return FileResponse(path, media_type=media, headers=headers)
 
     @router.get(
         "/scenes/{scene_id}",

@@ -16,6 +16,7 @@ from tiles.errors import STATUS_CODES as TILES_STATUS_CODES
 from tiles.reader import configure_gdal, limit_malloc_arenas
 from tiles.resolve import SceneResolver
 from tiles.routes import add_imagery_routes
+from tiles.storage import S3Storage, open_storage
 from tumen import __version__
 from tumen.analysis_api import analysis_router
 from tumen.connect import qgis_router
@@ -44,8 +45,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The catalog holds the sites too; the sites file seeds them once.
         app.state.catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
         app.state.resolver = SceneResolver(app.state.catalog)
-        app.state.archives = Archives(settings.baked_dir)
         app.state.store = SQLiteStore(settings.database)
+        # Object storage (TUMEN_STORAGE_URL): checked once, so a wrong bucket or a server that is
+        # down stops the start with one line instead of failing every tile.
+        storage = open_storage(settings.storage_url, settings.data_dir)
+        storage.check()
+        app.state.storage = storage
+        s3 = storage.objects if isinstance(storage, S3Storage) else None
+        app.state.archives = Archives(settings.baked_dir, s3)
         # The sightings side sees the catalog only through this narrow, memoised index.
         app.state.scene_index = CatalogScenes(app.state.catalog, app.state.resolver)
         app.state.site_index = CatalogSites(app.state.resolver.site_documents)

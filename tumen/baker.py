@@ -21,6 +21,8 @@ from rasterio.errors import RasterioError
 
 from tiles.bake import bake_scene
 from tiles.catalog import Catalog, Scene
+from tiles.errors import StorageUnavailable
+from tiles.storage import open_storage
 from tumen.settings import Settings
 
 logger = logging.getLogger("tumen.bake")
@@ -57,6 +59,8 @@ def start_background_bake(settings: Settings) -> subprocess.Popen[bytes] | None:
         return None
     # Settings travel as TUMEN_* variables: the child reads the same ones this process did.
     env = {**os.environ, "TUMEN_DATA_DIR": str(settings.data_dir)}
+    if settings.storage_url:
+        env["TUMEN_STORAGE_URL"] = settings.storage_url
     command = [sys.executable, "-m", "tumen", "bake", "--pending", "--background"]
     # Niced from its first instruction: importing GDAL and numpy costs CPU too.
     process = subprocess.Popen(command, env=env, preexec_fn=_lowest_priority)
@@ -115,6 +119,7 @@ def bake_in_background(settings: Settings) -> int:
             raise ParentGone
 
     catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
+    storage = open_storage(settings.storage_url, settings.data_dir)
     written, failed = 0, set()
     with exclusive(settings) as mine:
         if not mine:
@@ -139,11 +144,11 @@ def bake_in_background(settings: Settings) -> int:
 
             logger.info("baking %s (%d scenes to go)", scene.id, len(todo))
             try:
-                baked = bake_scene(catalog, scene, workers=1, advance=progress)
+                baked = bake_scene(catalog, scene, workers=1, advance=progress, storage=storage)
             except ParentGone:
                 logger.info("the server has stopped; baking stops too")
                 return written
-            except (RasterioError, OSError, ValueError) as err:
+            except (RasterioError, OSError, ValueError, StorageUnavailable) as err:
                 logger.warning("could not bake %s: %s (its tiles stay dynamic)", scene.id, err)
                 failed.add(scene.id)
                 continue

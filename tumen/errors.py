@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from rasterio.errors import RasterioError
 
+from tiles.errors import RETRY_AFTER_S
+
 logger = logging.getLogger("tumen")
 
 # tumen.limits.RequestLimits measures every body before a route sees it.
@@ -53,6 +55,7 @@ def add_exception_handlers(app: FastAPI, table: Mapping[type[Exception], int]) -
         return JSONResponse(
             {"detail": "the imagery for this request could not be read; try again later"},
             status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},  # a COG in S3 out of reach, mostly
         )
 
     app.add_exception_handler(RasterioError, unreadable)

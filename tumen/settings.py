@@ -98,6 +98,13 @@ class Settings(BaseSettings):
         description="Authority of the feeds' tag: ids (RFC 4151): a domain or e-mail address of "
         "this deployment, so its entry ids differ from another tumen's and outlive a host name.",
     )
+    # More than one machine, object storage (issue 15, S3 part): COGs and archives in S3.
+    storage_url: str | None = Field(
+        None,
+        description="s3://bucket/prefix holding COGs and baked archives (S3 credentials and "
+        "endpoint: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_S3_ENDPOINT or "
+        "AWS_ENDPOINT_URL, AWS_REGION); unset: the data dir.",
+    )
 
     @property
     def database(self) -> Path:

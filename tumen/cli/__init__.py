@@ -17,6 +17,7 @@ from tumen.cli.serve import demo, serve
 from tumen.cli.sightings import sightings_export, sightings_import
 from tumen.cli.sites import sites_add, sites_list, sites_references, sites_rm
 from tumen.cli.stac import stac_ingest, stac_search
+from tumen.cli.storage import storage_migrate
 from tumen.cli.watch import watch
 from tumen.settings import Settings
 
@@ -31,6 +32,8 @@ app.add_typer(scenes_app, name="scenes")
 app.add_typer(sites_app, name="sites")
 app.add_typer(stac_app, name="stac")
 app.add_typer(sightings_app, name="sightings")
+storage_app = typer.Typer(help="Object storage of COGs and archives (TUMEN_STORAGE_URL).")
+app.add_typer(storage_app, name="storage")
 
 
 @app.callback()
@@ -60,6 +63,7 @@ app.command()(strip)
 app.command()(timelapse)
 app.command()(analyze)
 app.command()(watch)  # what is new: poll a STAC API (tumen/cli/watch.py)
+storage_app.command("migrate")(storage_migrate)  # object storage (tumen/cli/storage.py)
 
 
 def main() -> None:

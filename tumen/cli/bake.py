@@ -16,12 +16,13 @@ from rich.progress import (
 from tiles.bake import archive_path, bake_scene
 from tiles.catalog import Scene
 from tiles.export import export_tiles
-from tumen.cli.common import CommandRefused, catalog_of, console, settings_of
+from tiles.storage import RangeSource, is_s3
+from tumen.cli.common import CommandRefused, catalog_of, console, settings_of, storage_of
 
 
 def bake_scenes(ctx: typer.Context, scenes: list[Scene]) -> None:
     """Bake each scene's archive with a progress bar (shared by bake, ingest and demo)."""
-    settings, catalog = settings_of(ctx), catalog_of(ctx)
+    settings, catalog, storage = settings_of(ctx), catalog_of(ctx), storage_of(ctx)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -35,7 +36,9 @@ def bake_scenes(ctx: typer.Context, scenes: list[Scene]) -> None:
             def advance(n: int, total: int, task: TaskID = task) -> None:
                 progress.update(task, advance=n, total=total)
 
-            baked = bake_scene(catalog, scene, workers=settings.bake_workers, advance=advance)
+            baked = bake_scene(
+                catalog, scene, workers=settings.bake_workers, advance=advance, storage=storage
+            )
             if baked is None:
                 progress.update(task, description=f"bake {scene.id}: changed meanwhile, not used")
             else:
@@ -91,8 +94,10 @@ def export_tiles_cmd(
 ) -> None:
     """Write a scene's baked tiles as static files (for nginx or any file server)."""
     scene = catalog_of(ctx).get(scene_id)
-    archive = archive_path(settings_of(ctx).data_dir, scene.id)
-    if not scene.is_baked or not archive.is_file():
+    archive: Path | RangeSource = archive_path(settings_of(ctx).data_dir, scene.id)
+    if scene.is_baked and scene.archive is not None and is_s3(scene.archive):
+        archive = storage_of(ctx).open_range(scene.archive)
+    elif not scene.is_baked or not Path(str(archive)).is_file():
         raise CommandRefused(f"scene '{scene.id}' is not baked; run 'tumen bake {scene.id}'")
     count = export_tiles(archive, out, scene.tile_format or "png")
     console.print(

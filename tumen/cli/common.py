@@ -9,6 +9,7 @@ from typer.core import TyperGroup
 from overlays.errors import OverlaysError
 from tiles.catalog import Catalog
 from tiles.errors import TilesError
+from tiles.storage import LocalStorage, S3Storage, open_storage
 from tumen.errors import AnalysisRefused
 from tumen.settings import Settings
 
@@ -55,3 +56,9 @@ def catalog_of(ctx: typer.Context) -> Catalog:
     """The catalog (scenes and sites) of this run's data dir; the sites file seeds its sites once."""
     settings = settings_of(ctx)
     return Catalog(settings.database, settings.data_dir, settings.sites_file)
+
+
+def storage_of(ctx: typer.Context) -> LocalStorage | S3Storage:
+    """Where this run's COGs and archives go: TUMEN_STORAGE_URL's bucket, or the data dir."""
+    settings = settings_of(ctx)
+    return open_storage(settings.storage_url, settings.data_dir)

@@ -11,10 +11,11 @@ from tiles.bake import archive_path
 from tiles.catalog import Scene
 from tiles.errors import IngestError
 from tiles.ingest import Registration, ingest_file, link_remote
-from tiles.remote import download, is_remote
+from tiles.remote import download, is_remote, is_url
+from tiles.storage import is_s3, open_storage
 from tumen.cli.analyze import analyze_new_scene
 from tumen.cli.bake import bake_scenes
-from tumen.cli.common import catalog_of, console, settings_of
+from tumen.cli.common import catalog_of, console, settings_of, storage_of
 from tumen.settings import Settings
 
 
@@ -46,6 +47,11 @@ def scenes_rm(
     settings, catalog = settings_of(ctx), catalog_of(ctx)
     scene = catalog.get(scene_id)
     catalog.remove(scene.id)
+    stored = [where for where in (scene.path, scene.archive) if where and is_s3(where)]
+    if stored:  # its objects in S3 (superseded keys of earlier versions are left)
+        storage = storage_of(ctx)
+        for where in stored:
+            storage.delete(where)
     files = [archive_path(settings.data_dir, scene.id)]
     if not is_remote(scene.path):  # a linked remote COG is not ours to delete
         files.append(catalog.local_path(scene))
@@ -58,20 +64,22 @@ def scenes_rm(
 def register_raster(
     settings: Settings, location: str, registration: Registration, *, link: bool
 ) -> Scene:
-    """A file or URL into the catalog: a URL linked in place, or copied; a file converted to a COG."""
-    if is_remote(location) and link:
+    """A file or URL into the catalog: a URL linked in place, or copied; a file converted to a COG.
+
+    A copied COG goes where TUMEN_STORAGE_URL says (S3), else into the data dir.
+    """
+    if is_url(location) and link:
         return link_remote(location, registration, timeout=settings.remote_timeout)
     path = (
-        download(location, timeout=settings.remote_timeout)
-        if is_remote(location)
-        else Path(location)
+        download(location, timeout=settings.remote_timeout) if is_url(location) else Path(location)
     )
     if not path.is_file():
         raise IngestError(f"{location}: no such file")
+    storage = open_storage(settings.storage_url, settings.data_dir)
     try:
-        return ingest_file(path, registration, scenes_dir=settings.scenes_dir)
+        return ingest_file(path, registration, scenes_dir=settings.scenes_dir, storage=storage)
     finally:
-        if is_remote(location):
+        if is_url(location):
             path.unlink(missing_ok=True)
 
 

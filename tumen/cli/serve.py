@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tumen.cli.bake import bake_scenes
-from tumen.cli.common import catalog_of, console, settings_of
+from tumen.cli.common import catalog_of, console, settings_of, storage_of
 
 
 def serve(
@@ -31,6 +31,7 @@ def serve(
     from tumen.http_protocol import TumenHttpProtocol
 
     settings = settings_of(ctx)
+    storage_of(ctx).check()  # S3 out of reach: one line and exit 2, before any worker starts
     console.print(
         f"tumen on http://{host or settings.host}:{port or settings.port}/ "
         f"(data: {settings.data_dir.resolve()})"

@@ -15,6 +15,7 @@ from overlays.sqlite_store import SQLiteStore
 from tiles.catalog import Catalog, Scene
 from tiles.errors import SceneNotFound
 from tiles.ingest import describe_cog, to_cog
+from tiles.storage import LocalStorage, S3Storage, open_storage, scene_key
 from tumen.demo.draw import COLOURS, fill, stamp
 from tumen.demo.episodes import DEMO_SCENES, DemoScene, scene
 from tumen.demo.layout import CRS
@@ -65,12 +66,15 @@ def _render(args: tuple[str, str, int]) -> str:
     return str(render_scene(scene(scene_id), Path(dst), seed))
 
 
-def demo_exists(catalog: Catalog) -> bool:
-    """True when every demo scene is registered and its file is on disk."""
+def demo_exists(catalog: Catalog, storage: LocalStorage | S3Storage | None = None) -> bool:
+    """True when every demo scene is registered and its file is on disk (or its object in S3)."""
     try:
-        return all(catalog.local_path(catalog.get(s.id)).is_file() for s in DEMO_SCENES)
+        scenes = [catalog.get(s.id) for s in DEMO_SCENES]
     except SceneNotFound:
         return False
+    if isinstance(storage, S3Storage):
+        return all(storage.exists(scene_key(s.id, s.version)) for s in scenes)
+    return all(catalog.local_path(s).is_file() for s in scenes)
 
 
 def build_demo(
@@ -78,16 +82,19 @@ def build_demo(
 ) -> list[Scene]:
     """Draw, write and register every demo scene (skipped when present, unless ``force``)."""
     catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
-    if demo_exists(catalog) and not force:
-        console.print(f"demo data set present in {settings.data_dir} ({len(DEMO_SCENES)} scenes)")
+    storage = open_storage(settings.storage_url, settings.data_dir)
+    if demo_exists(catalog, storage) and not force:
+        console.print(f"demo data set present in {storage.url} ({len(DEMO_SCENES)} scenes)")
         return [catalog.get(s.id) for s in DEMO_SCENES]
-    registered = _draw_all(settings, catalog, console)
+    registered = _draw_all(settings, catalog, console, storage)
     n = load_demo_sightings(SQLiteStore(settings.database))
     console.print(f"loaded {n} reported sightings, each with its sources")
     return registered
 
 
-def _draw_all(settings: Settings, catalog: Catalog, console: Console) -> list[Scene]:
+def _draw_all(
+    settings: Settings, catalog: Catalog, console: Console, storage: LocalStorage | S3Storage
+) -> list[Scene]:
     sites = catalog.sites.all()
     settings.scenes_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -127,11 +134,17 @@ def _draw_all(settings: Settings, catalog: Catalog, console: Console) -> list[Sc
                     "analysis": "pending",  # analysed behind `tumen serve`, or by `demo --analyze`
                 }
             )
+            if isinstance(storage, S3Storage):  # TUMEN_STORAGE_URL: the COG goes up, immutable
+                key = scene_key(spec.id, described.version)
+                if not storage.exists(key):
+                    storage.put(key, Path(path))
+                described = described.model_copy(update={"path": storage.location(key)})
+                Path(path).unlink()
             registered.append(catalog.add(_keep_baked(catalog, described)))
             progress.advance(task)
     console.print(
         f"drew {len(registered)} synthetic scenes in {time.perf_counter() - started:.1f} s "
-        f"into {settings.scenes_dir}"
+        f"into {storage.location('scenes') if isinstance(storage, S3Storage) else settings.scenes_dir}"
     )
     return sorted(registered, key=lambda s: (s.datetime, s.id))
 
@@ -145,7 +158,11 @@ def _keep_baked(catalog: Catalog, scene: Scene) -> Scene:
     if before.version != scene.version:
         return scene
     return scene.model_copy(
-        update={"tile_format": before.tile_format, "baked_version": before.baked_version}
+        update={
+            "tile_format": before.tile_format,
+            "baked_version": before.baked_version,
+            "archive": before.archive,
+        }
     )
 
 
