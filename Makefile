@@ -24,13 +24,15 @@ $(WEB_STAMP): web/package.json web/package-lock.json web/vendor.mjs
 	touch $(WEB_STAMP)
 
 # What the tests also need, from Debian, once per machine: GDAL's tools, QGIS (PyQGIS runs on
-# /usr/bin/python3), Chromium (Playwright drives /usr/bin/chromium; it cannot download one) and
-# nginx (tests/multi: three instances behind deploy/nginx-multi.conf).
+# /usr/bin/python3), Chromium (Playwright drives /usr/bin/chromium; it cannot download one),
+# nginx (tests/multi: three instances behind deploy/nginx-multi.conf) and PostgreSQL 15 with
+# PostGIS (tests/engines/postgres.py makes a throw-away cluster of it).
 system:
 	@missing=""; command -v gdalinfo >/dev/null || missing="$$missing gdal-bin"; \
 	QT_QPA_PLATFORM=offscreen /usr/bin/python3 -c "import qgis.core" 2>/dev/null || missing="$$missing qgis python3-qgis"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -x /usr/sbin/nginx || command -v nginx >/dev/null || missing="$$missing nginx-light"; \
+	test -f /usr/share/postgresql/15/extension/postgis.control || missing="$$missing postgresql-15 postgresql-15-postgis-3"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from overlays.models import ObservationIn  # noqa: E402
-from overlays.sqlite_store import SQLiteStore  # noqa: E402
+from tumen.db import open_store  # noqa: E402
 from tumen.settings import Settings  # noqa: E402
 
 BOX = (130.600, 42.412, 130.651, 42.432)  # bridge + khasan + tumangang
@@ -62,7 +62,7 @@ def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="tumen-bench-overlays-"))
     settings = Settings(data_dir=data)
     t0 = time.perf_counter()
-    store = SQLiteStore(settings.database)
+    store = open_store(settings)
     store.create_many(
         [(None, ObservationIn.model_validate(feature(rng))) for _ in range(args.n)], actor="bench"
     )

@@ -71,7 +71,21 @@ class TooManyWrites(OverlaysError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+# More than one machine, PostgreSQL (issue 15): the store's database out of reach or too busy.
+class StoreUnavailable(OverlaysError):
+    """The sightings' database cannot answer now; ``headers`` carries Retry-After.
+
+    Unreachable, a connection lost, or every pooled connection busy: nothing was written, and the
+    request may be retried.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the sightings cannot be read or written right now ({reason}); retry")
+        self.headers = {"Retry-After": "1"}
+
+
 STATUS_CODES: dict[type[Exception], int] = {
+    StoreUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     FeatureNotFound: status.HTTP_404_NOT_FOUND,
     CollectionNotFound: status.HTTP_404_NOT_FOUND,
     VersionConflict: status.HTTP_412_PRECONDITION_FAILED,

@@ -2,24 +2,17 @@
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from shapely.geometry import shape
 
-from overlays.errors import FeatureNotFound, VersionConflict
-from overlays.models import (
-    REVIEW_FIELDS,
-    SERVER_FIELDS,
-    ObservationIn,
-    ReviewIn,
-    StoredObservation,
-    initial_review,
-)
+from overlays.errors import FeatureNotFound, InvalidObservation, VersionConflict
+from overlays.models import ObservationIn, ReviewIn, StoredObservation, initial_review
+from overlays.records import Row, new_id, next_row, now, row_of, stamp, verdict_fields
 from overlays.store import FILTERABLE, Change, Page, Query
 
 SCHEMA = """
@@ -54,19 +47,6 @@ CREATE TABLE IF NOT EXISTS observation_history (
 );
 CREATE INDEX IF NOT EXISTS observation_history_fid ON observation_history(feature_id, seq);
 """
-
-
-def _new_id() -> str:
-    return f"obs-{uuid.uuid4().hex[:12]}"
-
-
-def _stamp(at: datetime) -> str:
-    """The text form of history times: UTC, milliseconds, 'Z' (sorts as it reads)."""
-    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _now() -> str:
-    return _stamp(datetime.now(UTC))
 
 
 class SQLiteStore:
@@ -228,7 +208,7 @@ class SQLiteStore:
             params += list(actions)
         if since is not None:
             where.append("at >= ?")
-            params.append(_stamp(since))
+            params.append(stamp(since))
         if site is not None:
             where.append("json_extract(coalesce(after, before), '$.properties.site') = ?")
             params.append(site)
@@ -267,37 +247,33 @@ class SQLiteStore:
         review: dict[str, Any] | None = None,
     ) -> StoredObservation:
         """Write the row; ``review`` (the review fields) replaces what the feature says of them."""
-        props = feature.properties.model_dump(mode="json", exclude=set(SERVER_FIELDS))  # type: ignore[union-attr]
-        if review is not None:
-            props.update(review)
-        props["review"] = props.get("review") or initial_review(props["method"])
-        now = _now()
-        props.update(created_at=created_at or now, updated_at=now, version=version)
-        geometry = feature.geometry.model_dump(mode="json", exclude_none=True)  # type: ignore[union-attr]
-        p = feature.properties
-        if p is None:
-            raise ValueError("properties: required")
-        t0 = p.observed_at.timestamp()
-        t1 = p.observed_until.timestamp() if p.observed_until else t0
+        return self._put(
+            db, row_of(fid, feature, version=version, created_at=created_at, review=review), rowid
+        )
+
+    @staticmethod
+    def _put(db: sqlite3.Connection, row: Row, rowid: int | None) -> StoredObservation:
+        """Write a prepared row (``overlays.records``) and its index entry."""
+        t0, t1 = row.observed_at.timestamp(), row.observed_until.timestamp()
         values = (
-            p.site,
-            p.scene_id,
-            p.kind,
-            p.status,
-            p.method,
-            p.track_id,
-            props["review"],
+            row.site,
+            row.scene_id,
+            row.kind,
+            row.status,
+            row.method,
+            row.track_id,
+            row.review,
             t0,
             t1,
-            version,  # type: ignore[union-attr]
-            json.dumps(geometry),
-            json.dumps(props, ensure_ascii=False),
+            row.version,
+            json.dumps(row.geometry),
+            json.dumps(row.properties, ensure_ascii=False),
         )
         if rowid is None:
             cur = db.execute(
                 "INSERT INTO observations (site, scene_id, kind, status, method, track_id, review, "
                 "t0, t1, version, geometry, properties, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (*values, fid),
+                (*values, row.id),
             )
             rowid = cur.lastrowid
         else:
@@ -307,12 +283,12 @@ class SQLiteStore:
                 (*values, rowid),
             )
             db.execute("DELETE FROM observations_idx WHERE rid = ?", (rowid,))
-        minx, miny, maxx, maxy = shape(geometry).bounds
+        minx, miny, maxx, maxy = shape(row.geometry).bounds
         db.execute(
             "INSERT INTO observations_idx (rid, minx, maxx, miny, maxy, t0, t1) VALUES (?,?,?,?,?,?,?)",
             (rowid, minx, maxx, miny, maxy, t0, t1),
         )
-        return StoredObservation(id=fid, version=version, geometry=geometry, properties=props)
+        return row.stored()
 
     @staticmethod
     def _log(
@@ -331,7 +307,7 @@ class SQLiteStore:
                 fid,
                 action,
                 actor,
-                _now(),
+                now(),
                 version,
                 json.dumps(before.feature(), ensure_ascii=False) if before else None,
                 json.dumps(after.feature(), ensure_ascii=False) if after else None,
@@ -342,11 +318,9 @@ class SQLiteStore:
         self, feature: ObservationIn, *, actor: str, fid: str | None = None
     ) -> StoredObservation:
         """Insert a new record (a new id unless one is given) and its 'create' history line."""
-        fid = fid or _new_id()
+        fid = fid or new_id()
         with self._tx() as db:
             if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
-                from overlays.errors import InvalidObservation
-
                 raise InvalidObservation(f"id: feature '{fid}' already exists")
             return self._insert(db, fid, feature, actor)
 
@@ -356,7 +330,7 @@ class SQLiteStore:
         """Insert many records in one transaction: all or nothing."""
         with self._tx() as db:
             for fid, feature in features:
-                fid = fid or _new_id()
+                fid = fid or new_id()
                 if db.execute("SELECT 1 FROM observations WHERE id = ?", (fid,)).fetchone():
                     db.execute(
                         "DELETE FROM observations_idx WHERE rid = (SELECT rowid FROM observations WHERE id = ?)",
@@ -378,7 +352,7 @@ class SQLiteStore:
             ).fetchall()
             for rowid, *row in old:
                 self._remove(db, rowid, self._row(tuple(row)), actor)
-            ids = [self._insert(db, _new_id(), feature, actor).id for feature in features]
+            ids = [self._insert(db, new_id(), feature, actor).id for feature in features]
         return len(old), ids
 
     def _insert(
@@ -413,18 +387,7 @@ class SQLiteStore:
             rowid, before = self._current(db, fid)
             if if_version is not None and if_version != before.version:
                 raise VersionConflict(fid, before.version)
-            if feature is None:
-                feature = ObservationIn.model_validate(before.feature())
-            kept = {k: before.properties.get(k) for k in REVIEW_FIELDS}
-            stored = self._write(
-                db,
-                fid,
-                feature,
-                version=before.version + 1,
-                created_at=before.properties.get("created_at", _now()),
-                rowid=rowid,
-                review=review if review is not None else kept,
-            )
+            stored = self._put(db, next_row(before, feature, review), rowid)
             self._log(db, fid, action, actor, stored.version, before, stored)
         return stored
 
@@ -444,14 +407,13 @@ class SQLiteStore:
         self, fid: str, verdict: ReviewIn, *, actor: str, if_version: int | None = None
     ) -> StoredObservation:
         """Record a person's verdict as a new version, logged as 'review' (the sighting unchanged)."""
-        fields = {
-            "review": verdict.review,
-            "reviewed_by": verdict.by or actor,
-            "reviewed_at": _now(),
-            "review_note": (verdict.note or "").strip() or None,
-        }
         return self._update(
-            fid, None, actor=actor, if_version=if_version, action="review", review=fields
+            fid,
+            None,
+            actor=actor,
+            if_version=if_version,
+            action="review",
+            review=verdict_fields(verdict, actor),
         )
 
     def delete(self, fid: str, *, actor: str, if_version: int | None = None) -> None:

@@ -1,5 +1,6 @@
-"""The narrow interface routes use to read and write sightings; SQLite today, PostGIS later."""
+"""The narrow interface routes use to read and write sightings: SQLite or PostgreSQL/PostGIS."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -85,11 +86,11 @@ class ObservationStore(Protocol):
         ...
 
     def create_many(
-        self, features: list[tuple[str | None, ObservationIn]], *, actor: str
+        self, features: Sequence[tuple[str | None, ObservationIn]], *, actor: str
     ) -> int: ...
 
     def replace_automated(
-        self, scene_id: str, features: list[ObservationIn], *, actor: str
+        self, scene_id: str, features: Sequence[ObservationIn], *, actor: str
     ) -> tuple[int, list[str]]:
         """In one transaction, delete the scene's automated sightings and create ``features``.
 

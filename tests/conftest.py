@@ -1,5 +1,6 @@
 """Fixtures shared by every test folder: a data dir with small scenes made in code."""
 
+import itertools
 import os
 import signal
 import subprocess
@@ -18,6 +19,8 @@ from fastapi.testclient import TestClient
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
+from tests.engines.postgres import PostgresServer, create_database, drop_database
+from tests.engines.postgres import start as start_postgres
 from tests.engines.seaweed import SeaweedServer
 from tests.engines.seaweed import start as start_seaweed
 from tiles.catalog import Catalog, Scene
@@ -96,7 +99,7 @@ def register_file(settings: Settings, path: Path, scene_id: str, when: str, **up
 
 # The backend the app-making fixtures use (issue 15): `--backend=sqlite` (local files, the
 # default) or `--backend=postgres+s3`; each part of it adds its settings in `backend_settings`.
-BACKENDS = ("sqlite", "s3", "postgres+s3")
+BACKENDS = ("sqlite", "s3", "postgres", "postgres+s3")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -109,7 +112,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def backend_parts(config: pytest.Config) -> set[str]:
-    """The engines of the chosen --backend: {'sqlite'}, {'s3'} or {'postgres', 's3'}."""
+    """The engines of the chosen --backend: {'sqlite'}, {'s3'}, {'postgres'} or {'postgres', 's3'}."""
     return set(str(config.getoption("--backend")).split("+"))
 
 
@@ -118,6 +121,11 @@ def backend_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if "s3" in backend_parts(request.config):  # object storage: a fresh prefix of the SeaweedFS
         fields["storage_url"] = request.getfixturevalue("seaweed").storage_url("suite")
+    if "postgres" in backend_parts(request.config):  # a fresh database of the session's cluster
+        url = request.getfixturevalue("postgres_url")
+        # Commands run in the test (CliRunner, `tumen serve`, the baker) read the same database.
+        request.getfixturevalue("monkeypatch").setenv("TUMEN_DATABASE_URL", url)
+        fields["database_url"] = url
     return fields
 
 
@@ -136,6 +144,32 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]
             else:
                 os.environ[name] = value
         server.stop()
+
+
+PG_TEMPLATE = "tumen_template"
+_DATABASES = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL 15 + PostGIS cluster for the session, with a migrated template."""
+    from tumen.db import upgrade
+
+    server = start_postgres()
+    try:
+        upgrade(create_database(server, PG_TEMPLATE))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres: PostgresServer) -> Iterator[str]:
+    """A database of one test's own, migrated (a copy of the template), dropped after it."""
+    name = f"test_{next(_DATABASES)}"
+    url = create_database(postgres, name, template=PG_TEMPLATE)
+    yield url
+    drop_database(postgres, name)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tests.conftest import free_port, register
 from tiles.bake import archive_path, bake_scene
 from tiles.catalog import Catalog
 from tumen.baker import pending
+from tumen.db import open_store
 from tumen.settings import Settings
 
 TUMEN = str(Path(sys.executable).with_name("tumen"))
@@ -179,7 +180,6 @@ def test_a_bake_of_a_removed_scene_does_not_bring_it_back(settings: Settings) ->
 def test_serve_analyses_pending_scenes_behind_before_baking(
     settings: Settings, tmp_path: Path
 ) -> None:
-    from overlays.sqlite_store import SQLiteStore
     from overlays.store import Query
     from tests.test_analysis_api import ground, with_train, write_scene
 
@@ -204,7 +204,7 @@ def test_serve_analyses_pending_scenes_behind_before_baking(
         catalog = Catalog(settings.database, settings.data_dir)
         wait_for(lambda: catalog.get("bridge-train").analysis == "done", 60, "the analysis")
         assert catalog.get("bridge-before").analysis == "skipped"  # not asked for: left alone
-        found = SQLiteStore(settings.database).query(
+        found = open_store(settings).query(
             Query(equals={"scene_id": "bridge-train", "method": "automated"})
         )
         assert [f.properties["kind"] for f in found.features] == ["train"]

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from overlays.models import ObservationIn
-from overlays.sqlite_store import SQLiteStore
-from tests.conftest import register
+from tests.conftest import backend_settings, register
 from tiles.catalog import Scene
 from tumen.app import create_app
+from tumen.db import open_store
 from tumen.settings import Settings
 
 API_KEY = "feed-test-key"
@@ -24,8 +24,8 @@ RUN_ACTOR = "tumen analyze"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", api_key=API_KEY)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", api_key=API_KEY, **backend_settings(request))
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def candidate(scene: Scene, site: str, kind: str, **props: Any) -> ObservationIn
 
 def run_analysis(settings: Settings, scene: Scene, found: list[ObservationIn]) -> list[str]:
     """What an analysis run does to the store: the scene's candidates replaced in one transaction."""
-    _, ids = SQLiteStore(settings.database).replace_automated(scene.id, found, actor=RUN_ACTOR)
+    _, ids = open_store(settings).replace_automated(scene.id, found, actor=RUN_ACTOR)
     return ids
 
 

@@ -1,8 +1,5 @@
-"""The catalog: dated, registered COGs (scenes) and the sites they cover, in the SQLite data file."""
+"""The catalog: dated, registered COGs (scenes) and the sites they cover, in SQLite or PostgreSQL."""
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -11,26 +8,12 @@ import rasterio
 from pydantic import AwareDatetime, BaseModel, Field
 from rasterio.errors import RasterioError
 
+from tiles.catalog_db import CatalogDB, open_catalog_db
 from tiles.errors import NoSceneAtTime, SceneNotFound
 from tiles.remote import is_remote
 from tiles.site_registry import SiteRegistry
 from tiles.sites import ID_PATTERN
 from tiles.storage import gdal_path
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS scenes (
-    id          TEXT PRIMARY KEY,
-    datetime    TEXT NOT NULL,     -- ISO 8601 with the offset it was given in
-    epoch       REAL NOT NULL,     -- the same instant as UTC seconds, for ordering
-    record      TEXT NOT NULL      -- the whole Scene as JSON
-);
-CREATE TABLE IF NOT EXISTS scene_sites (
-    scene_id    TEXT NOT NULL REFERENCES scenes(id) ON DELETE CASCADE,
-    site_id     TEXT NOT NULL,
-    PRIMARY KEY (site_id, scene_id)
-);
-CREATE INDEX IF NOT EXISTS scenes_epoch ON scenes(epoch);
-"""
 
 
 class Scene(BaseModel):
@@ -91,19 +74,20 @@ class Scene(BaseModel):
 
 
 class Catalog:
-    """Scenes and sites in SQLite; one short connection per call, so threads and workers share the file.
+    """Scenes and sites, in the data dir's SQLite file or in PostgreSQL (``tiles.catalog_db``).
 
-    ``default_sites`` (the sites file) seeds the sites the first time the catalog is opened with it.
+    ``database``: a SQLite path, a ``postgresql://`` URL, or an opened ``CatalogDB`` (the app's,
+    on its connection pool). ``default_sites`` (the sites file) seeds the sites the first time the
+    catalog is opened with it.
     """
 
-    def __init__(self, database: Path, data_dir: Path, default_sites: Path | None = None) -> None:
-        self.database = Path(database)
+    def __init__(
+        self, database: Path | str | CatalogDB, data_dir: Path, default_sites: Path | None = None
+    ) -> None:
+        self.db = open_catalog_db(database)
+        self.database = self.db.location
         self.data_dir = Path(data_dir)
-        self.database.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
-        self.sites = SiteRegistry(self._connect, default_sites)
+        self.sites = SiteRegistry(self.db, default_sites)
         self._record_band_layout()
 
     def _record_band_layout(self) -> None:
@@ -112,12 +96,8 @@ class Catalog:
         The request checks (a band that does not exist, a nodata the dtype cannot hold) need them.
         Linked remote COGs are left alone: no network at start-up.
         """
-        with self._connect() as db:
-            rows = db.execute(
-                "SELECT record FROM scenes WHERE json_extract(record, '$.bands') IS NULL"
-            ).fetchall()
         updates = []
-        for (record,) in rows:
+        for record in self.db.records_without_bands():
             scene = Scene.model_validate_json(record)
             if is_remote(scene.path):
                 continue
@@ -128,18 +108,7 @@ class Catalog:
                 continue  # a missing COG is reported when a request needs it
             updates.append((scene.model_copy(update=update).model_dump_json(), scene.id))
         if updates:
-            with self._connect() as db:
-                db.executemany("UPDATE scenes SET record = ? WHERE id = ?", updates)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.database, timeout=30)
-        db.execute("PRAGMA foreign_keys=ON")
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+            self.db.set_records(updates)
 
     def location(self, scene: Scene) -> str:
         """What GDAL opens for a scene's COG: a path, a linked COG's URL, or /vsis3/bucket/key.
@@ -162,21 +131,13 @@ class Catalog:
 
     def add(self, scene: Scene) -> Scene:
         """Register a scene, replacing one with the same id, in one transaction."""
-        with self._connect() as db:
-            db.execute("DELETE FROM scenes WHERE id = ?", (scene.id,))
-            db.execute(
-                "INSERT INTO scenes (id, datetime, epoch, record) VALUES (?, ?, ?, ?)",
-                (
-                    scene.id,
-                    scene.datetime.isoformat(),
-                    scene.datetime.timestamp(),
-                    scene.model_dump_json(),
-                ),
-            )
-            db.executemany(
-                "INSERT INTO scene_sites (scene_id, site_id) VALUES (?, ?)",
-                [(scene.id, site) for site in scene.sites],
-            )
+        self.db.put_scene(
+            scene.id,
+            scene.datetime.isoformat(),
+            scene.datetime.timestamp(),
+            scene.model_dump_json(),
+            scene.sites,
+        )
         return scene
 
     def mark_baked(
@@ -206,66 +167,41 @@ class Catalog:
         return self._update_if(scene_id, version, analysis=state)
 
     def _update_if(self, scene_id: str, version: str, **update: Any) -> Scene | None:
-        with self._connect() as db:
-            db.execute("BEGIN IMMEDIATE")
-            row = db.execute("SELECT record FROM scenes WHERE id = ?", (scene_id,)).fetchone()
-            if row is None:
-                return None
-            scene = Scene.model_validate_json(row[0])
+        changed: list[Scene] = []
+
+        def change(record: str) -> str | None:
+            scene = Scene.model_validate_json(record)
             if scene.version != version:
                 return None
-            scene = scene.model_copy(update=update)
-            db.execute(
-                "UPDATE scenes SET record = ? WHERE id = ?", (scene.model_dump_json(), scene_id)
-            )
-        return scene
+            changed.append(scene.model_copy(update=update))
+            return changed[0].model_dump_json()
+
+        return changed[0] if self.db.update_record(scene_id, change) is not None else None
 
     def remove(self, scene_id: str) -> None:
         """Forget a scene (its file is left to the caller)."""
-        with self._connect() as db:
-            if db.execute("DELETE FROM scenes WHERE id = ?", (scene_id,)).rowcount == 0:
-                raise SceneNotFound(scene_id)
+        if not self.db.delete_scene(scene_id):
+            raise SceneNotFound(scene_id)
 
     def get(self, scene_id: str) -> Scene:
         """The scene with that id, or SceneNotFound."""
-        with self._connect() as db:
-            row = db.execute("SELECT record FROM scenes WHERE id = ?", (scene_id,)).fetchone()
-        if row is None:
+        record = self.db.record(scene_id)
+        if record is None:
             raise SceneNotFound(scene_id)
-        return Scene.model_validate_json(row[0])
+        return Scene.model_validate_json(record)
 
     def list(self, site: str | None = None) -> list[Scene]:
         """Scenes in time order, optionally only those covering a site."""
-        with self._connect() as db:
-            if site is None:
-                rows = db.execute("SELECT record FROM scenes ORDER BY epoch, id").fetchall()
-            else:
-                rows = db.execute(
-                    "SELECT s.record FROM scenes s JOIN scene_sites ss ON ss.scene_id = s.id "
-                    "WHERE ss.site_id = ? ORDER BY s.epoch, s.id",
-                    (site,),
-                ).fetchall()
-        return [Scene.model_validate_json(r[0]) for r in rows]
+        return [Scene.model_validate_json(r) for r in self.db.records(site)]
 
     def at(self, site: str, when: datetime | None = None) -> Scene:
         """The scene of a site that was current at ``when``: the latest at or before it."""
-        query = (
-            "SELECT s.record FROM scenes s JOIN scene_sites ss ON ss.scene_id = s.id "
-            "WHERE ss.site_id = ? AND s.epoch <= ? ORDER BY s.epoch DESC, s.id DESC LIMIT 1"
-        )
         limit = when.timestamp() if when is not None else float("inf")
-        with self._connect() as db:
-            row = db.execute(query, (site, limit)).fetchone()
-            if row is None:
-                first = db.execute(
-                    "SELECT s.datetime FROM scenes s JOIN scene_sites ss ON ss.scene_id = s.id "
-                    "WHERE ss.site_id = ? ORDER BY s.epoch LIMIT 1",
-                    (site,),
-                ).fetchone()
-        if row is None:
+        record, first = self.db.record_at(site, limit)
+        if record is None:
             raise NoSceneAtTime(
                 site,
                 when or datetime.now(UTC),
-                datetime.fromisoformat(first[0]) if first else None,
+                datetime.fromisoformat(first) if first else None,
             )
-        return Scene.model_validate_json(row[0])
+        return Scene.model_validate_json(record)

@@ -116,7 +116,20 @@ class StorageUnavailable(TilesError):
         self.headers = {"Retry-After": str(RETRY_AFTER_S)}
 
 
+# More than one machine, PostgreSQL (issue 15): the catalog's database out of reach or too busy.
+class CatalogUnavailable(TilesError):
+    """The catalog's database cannot answer now; ``headers`` carries Retry-After.
+
+    Unreachable, a connection lost, or every pooled connection busy: worth a retry.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the catalog cannot be read right now ({reason}); retry in a moment")
+        self.headers = {"Retry-After": "1"}
+
+
 STATUS_CODES: dict[type[Exception], int] = {
+    CatalogUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     SceneNotFound: status.HTTP_404_NOT_FOUND,
     SiteNotFound: status.HTTP_404_NOT_FOUND,
     NoSceneAtTime: status.HTTP_404_NOT_FOUND,

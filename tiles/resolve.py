@@ -1,6 +1,5 @@
-"""Scene and site look-ups for the request path, cached until the catalog file changes (any process)."""
+"""Scene and site look-ups for the request path, cached until the catalog changes (any process)."""
 
-import sqlite3
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,19 +10,21 @@ from tiles.sites import Site, parse_site
 
 
 class SceneResolver:
-    """Memoises ``Catalog.get``, ``Catalog.at`` and the sites; SQLite's ``data_version`` says when to forget.
+    """Memoises ``Catalog.get``, ``Catalog.at`` and the sites; the catalog's revision says when to forget.
 
     It resolves a request's scene id, or site and time, to a ``Scene``; where that scene's pixels are
     read from is ``Catalog.location`` (a path or a URL), its file on this machine ``Catalog.local_path``.
 
-    ``PRAGMA data_version`` on a long-lived connection changes whenever another connection (another
-    worker, the CLI re-ingesting a scene or adding a site) commits, so every worker sees the change
-    at once, and a request costs one PRAGMA while nothing changed.
+    The revision (``CatalogDB.watch``) changes whenever another connection (another worker, another
+    instance, the CLI re-ingesting a scene or adding a site) commits: on SQLite ``PRAGMA
+    data_version`` on a long-lived connection, seen at once (a request costs one PRAGMA while nothing
+    changed); on PostgreSQL a notification, within ``tiles.catalog_db.BOUND_S`` (a request costs
+    nothing).
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._db = sqlite3.connect(catalog.database, check_same_thread=False)
+        self._revision = catalog.db.watch()
         self._lock = threading.Lock()
         self._version = -1
         self._memo: dict[tuple[str, str, float | None], Scene] = {}
@@ -32,7 +33,7 @@ class SceneResolver:
 
     def _fresh(self) -> None:
         with self._lock:
-            version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            version = self._revision.current()
             if version != self._version:
                 self._memo.clear()
                 self._site_documents = self._sites = None
@@ -73,5 +74,5 @@ class SceneResolver:
         return self._memo[key]
 
     def close(self) -> None:
-        """Close the long-lived connection."""
-        self._db.close()
+        """Stop watching the catalog (the long-lived connection, or the listening thread)."""
+        self._revision.close()

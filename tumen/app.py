@@ -8,7 +8,6 @@ from fastapi import FastAPI
 
 from overlays.errors import STATUS_CODES as OVERLAYS_STATUS_CODES
 from overlays.routes import FeaturesAPI
-from overlays.sqlite_store import SQLiteStore
 from tiles.archive import Archives
 from tiles.catalog import Catalog
 from tiles.delivery import TileDelivery, document_revalidation
@@ -20,6 +19,7 @@ from tiles.storage import S3Storage, open_storage
 from tumen import __version__
 from tumen.analysis_api import analysis_router
 from tumen.connect import qgis_router
+from tumen.db import open_backend
 from tumen.errors import AnalysisRefused, add_exception_handlers, document_errors
 from tumen.feed import feed_router
 from tumen.forwarded import ForwardedHeaders
@@ -43,9 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_gdal(settings.gdal_cache_mb)
         limit_malloc_arenas(settings.malloc_arenas)
         # The catalog holds the sites too; the sites file seeds them once.
-        app.state.catalog = Catalog(settings.database, settings.data_dir, settings.sites_file)
+        # Catalog and sightings: SQLite, or PostgreSQL on one pool for both (tumen/db.py).
+        backend = open_backend(settings)
+        app.state.catalog = Catalog(backend.catalog_db, settings.data_dir, settings.sites_file)
         app.state.resolver = SceneResolver(app.state.catalog)
-        app.state.store = SQLiteStore(settings.database)
         # Object storage (TUMEN_STORAGE_URL): checked once, so a wrong bucket or a server that is
         # down stops the start with one line instead of failing every tile.
         storage = open_storage(settings.storage_url, settings.data_dir)
@@ -53,12 +54,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.storage = storage
         s3 = storage.objects if isinstance(storage, S3Storage) else None
         app.state.archives = Archives(settings.baked_dir, s3)
+        app.state.store = backend.store
         # The sightings side sees the catalog only through this narrow, memoised index.
         app.state.scene_index = CatalogScenes(app.state.catalog, app.state.resolver)
         app.state.site_index = CatalogSites(app.state.resolver.site_documents)
         yield
         app.state.archives.close()
         app.state.resolver.close()
+        backend.close()
 
     app = FastAPI(
         title="tumen",

@@ -61,6 +61,8 @@ def start_background_bake(settings: Settings) -> subprocess.Popen[bytes] | None:
     env = {**os.environ, "TUMEN_DATA_DIR": str(settings.data_dir)}
     if settings.storage_url:
         env["TUMEN_STORAGE_URL"] = settings.storage_url
+    if settings.database_url:
+        env["TUMEN_DATABASE_URL"] = settings.database_url
     command = [sys.executable, "-m", "tumen", "bake", "--pending", "--background"]
     # Niced from its first instruction: importing GDAL and numpy costs CPU too.
     process = subprocess.Popen(command, env=env, preexec_fn=_lowest_priority)
@@ -173,11 +175,11 @@ def analyze_behind(settings: Settings, catalog: Catalog, parent: int) -> bool:
     A scene that cannot be analysed (no baseline to compare with, unreadable) is logged and marked
     skipped, so it is not tried again at every start.
     """
-    from overlays.sqlite_store import SQLiteStore
     from tumen.analyze import analyze_scene
+    from tumen.db import open_store
     from tumen.errors import AnalysisRefused
 
-    store, sites = SQLiteStore(settings.database), catalog.sites.all()
+    store, sites = open_store(settings), catalog.sites.all()
     for scene in analysis_pending(catalog):
         if os.getppid() != parent:
             analysis_log.info("the server has stopped; the analysis stops too")

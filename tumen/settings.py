@@ -106,9 +106,32 @@ class Settings(BaseSettings):
         "AWS_ENDPOINT_URL, AWS_REGION); unset: the data dir.",
     )
 
+    # More than one machine, PostgreSQL (issue 15, PG part): catalog, sites and sightings shared by
+    # every instance (tumen/db.py); `tumen db upgrade` creates and migrates its schema.
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="postgresql://user:password@host:port/dbname holding the catalog, sites and "
+        "sightings (PostGIS); unset: the SQLite file in the data dir.",
+    )
+    db_pool_size: int = Field(
+        10, ge=1, le=1000, description="Most PostgreSQL connections one worker holds."
+    )
+    db_pool_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds a request waits for a free PostgreSQL connection (then 503 with "
+        "Retry-After).",
+    )
+
     @property
-    def database(self) -> Path:
-        """SQLite file holding the scenes catalog and the sightings."""
+    def database(self) -> Path | str:
+        """Where the scenes catalog and the sightings are: TUMEN_DATABASE_URL, else the SQLite file."""
+        return self.database_url or self.sqlite_file
+
+    @property
+    def sqlite_file(self) -> Path:
+        """The data dir's SQLite file (used when no TUMEN_DATABASE_URL is set)."""
         return self.data_dir / "tumen.sqlite"
 
     @property

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from overlays.sqlite_store import SQLiteStore
 from overlays.store import Query
 from tests.overlays.conftest import sighting
 from tiles.catalog import Scene
 from tumen.cli import app
+from tumen.db import open_store
 from tumen.settings import Settings
 
 runner = CliRunner()
@@ -31,7 +31,7 @@ def write(path: Path, features: list[dict]) -> Path:
 
 
 def count(settings: Settings) -> int:
-    return SQLiteStore(settings.database).query(Query()).matched
+    return open_store(settings).query(Query()).matched
 
 
 def test_import_adds_every_feature(env: Settings, tmp_path: Path) -> None:

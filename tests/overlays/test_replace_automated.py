@@ -1,13 +1,12 @@
 """A new analysis run replaces the scene's automated sightings, all at once, and nothing else."""
 
-from pathlib import Path
-
 import pytest
 
 from overlays.errors import FeatureNotFound
 from overlays.models import ObservationIn
-from overlays.sqlite_store import SQLiteStore
-from overlays.store import Query
+from overlays.store import ObservationStore, Query
+from tumen.db import open_store
+from tumen.settings import Settings
 
 
 def feature(method: str, scene: str | None = "s1", count: int = 1) -> ObservationIn:
@@ -31,11 +30,11 @@ def feature(method: str, scene: str | None = "s1", count: int = 1) -> Observatio
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "t.sqlite")
+def store(settings: Settings) -> ObservationStore:
+    return open_store(settings)  # SQLite, or PostgreSQL with --backend=postgres
 
 
-def test_rerun_replaces_only_that_scenes_automated_sightings(store: SQLiteStore) -> None:
+def test_rerun_replaces_only_that_scenes_automated_sightings(store: ObservationStore) -> None:
     manual = store.create(feature("manual"), actor="me")
     reported = store.create(feature("reported"), actor="me")
     other_scene = store.create(feature("automated", scene="s2"), actor="run")
@@ -53,7 +52,7 @@ def test_rerun_replaces_only_that_scenes_automated_sightings(store: SQLiteStore)
     assert new["count"] == 7 and new["review"] == "unreviewed" and new["area_m2"] == 12.5
 
 
-def test_a_failed_run_changes_nothing(store: SQLiteStore) -> None:
+def test_a_failed_run_changes_nothing(store: ObservationStore) -> None:
     _, first = store.replace_automated("s1", [feature("automated")], actor="run")
 
     good = feature("automated")

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from overlays.models import ReviewIn
 from overlays.sqlite_store import SQLiteStore
 from tests.overlays.conftest import AUTH, post, sighting
+from tumen.settings import Settings
 
 ITEMS = "/api/collections/observations/items"
 
@@ -190,10 +191,11 @@ def test_items_filter_by_review(api: TestClient) -> None:
     assert queryables["review"]["anyOf"][0]["enum"] == ["unreviewed", "confirmed", "disputed"]
 
 
-def test_recent_changes_newest_first_by_action_time_and_site(tmp_path: Path) -> None:
+def test_recent_changes_newest_first_by_action_time_and_site(settings: Settings) -> None:
     from overlays.models import ObservationIn
+    from tumen.db import open_store
 
-    store = SQLiteStore(tmp_path / "t.sqlite")
+    store = open_store(settings)
     a = store.create(ObservationIn.model_validate(candidate()), actor="analysis")
     khasan = sighting(scene_id=None)
     khasan["properties"]["site"] = "khasan"

@@ -10,6 +10,7 @@ import typer
 from tumen.cli.analyze import analyze
 from tumen.cli.bake import bake, export_tiles_cmd
 from tumen.cli.common import ReportingGroup
+from tumen.cli.db import db_status, db_upgrade
 from tumen.cli.publish import figure, strip, timelapse
 from tumen.cli.report import report
 from tumen.cli.scenes import ingest, scenes_list, scenes_rm
@@ -32,6 +33,8 @@ app.add_typer(scenes_app, name="scenes")
 app.add_typer(sites_app, name="sites")
 app.add_typer(stac_app, name="stac")
 app.add_typer(sightings_app, name="sightings")
+db_app = typer.Typer(help="The schema of the PostgreSQL database of TUMEN_DATABASE_URL.")
+app.add_typer(db_app, name="db")
 storage_app = typer.Typer(help="Object storage of COGs and archives (TUMEN_STORAGE_URL).")
 app.add_typer(storage_app, name="storage")
 
@@ -63,6 +66,8 @@ app.command()(strip)
 app.command()(timelapse)
 app.command()(analyze)
 app.command()(watch)  # what is new: poll a STAC API (tumen/cli/watch.py)
+db_app.command("upgrade")(db_upgrade)  # PostgreSQL schema (tumen/cli/db.py)
+db_app.command("status")(db_status)
 storage_app.command("migrate")(storage_migrate)  # object storage (tumen/cli/storage.py)
 
 

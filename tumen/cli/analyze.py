@@ -15,10 +15,10 @@ def analyze_scenes(
     settings: Settings, catalog: Catalog, scenes: Sequence[Scene], baseline: str | None
 ) -> None:
     """Analyse each scene with a progress bar, then print one summary line per scene."""
-    from overlays.sqlite_store import SQLiteStore
     from tumen.analyze import analyze_scene
+    from tumen.db import open_store
 
-    store = SQLiteStore(settings.database)
+    store = open_store(settings)
     sites = catalog.sites.all()
     lines = []
     with Progress(console=console, transient=True) as progress:

@@ -10,6 +10,7 @@ from overlays.errors import OverlaysError
 from tiles.catalog import Catalog
 from tiles.errors import TilesError
 from tiles.storage import LocalStorage, S3Storage, open_storage
+from tumen.db import DatabaseNotReady
 from tumen.errors import AnalysisRefused
 from tumen.settings import Settings
 
@@ -27,6 +28,7 @@ REPORTED_ERRORS: tuple[type[Exception], ...] = (
     OverlaysError,
     CommandRefused,
     AnalysisRefused,
+    DatabaseNotReady,  # TUMEN_DATABASE_URL unreachable or not migrated
 )
 EXIT_REFUSED = 2
 

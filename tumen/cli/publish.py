@@ -29,8 +29,8 @@ def figure(
 ) -> None:
     """Write the publication figure: confirmed sightings, scale bar, north arrow, date, credit."""
     from overlays.params import parse_bbox
-    from overlays.sqlite_store import SQLiteStore
     from tiles.times import parse_datetime
+    from tumen.db import open_store
     from tumen.publication import PublishLimits, build_figure, site_of
 
     settings, catalog = settings_of(ctx), catalog_of(ctx)
@@ -38,7 +38,7 @@ def figure(
     assert area is not None
     made = build_figure(
         catalog,
-        SQLiteStore(settings.database),
+        open_store(settings),
         site_of(catalog.sites.all(), site),
         area,
         parse_datetime(when),
@@ -59,7 +59,7 @@ def strip(
 ) -> None:
     """Write the same area on each date side by side, each with its date and confirmed counts."""
     from overlays.params import parse_bbox
-    from overlays.sqlite_store import SQLiteStore
+    from tumen.db import open_store
     from tumen.publication import PublishLimits, build_strip, site_of
 
     settings, catalog = settings_of(ctx), catalog_of(ctx)
@@ -67,7 +67,7 @@ def strip(
     assert area is not None
     made = build_strip(
         catalog,
-        SQLiteStore(settings.database),
+        open_store(settings),
         site_of(catalog.sites.all(), site),
         area,
         dates,
@@ -97,8 +97,8 @@ def timelapse(
 ) -> None:
     """Write a timelapse of an area: one frame per scene that covers it, date burned in."""
     from overlays.params import parse_bbox
-    from overlays.sqlite_store import SQLiteStore
     from tiles.catalog import Scene
+    from tumen.db import open_store
     from tumen.publication import PublishLimits, build_timelapse, site_of
 
     settings, catalog = settings_of(ctx), catalog_of(ctx)
@@ -112,7 +112,7 @@ def timelapse(
 
         made = build_timelapse(
             catalog,
-            SQLiteStore(settings.database),
+            open_store(settings),
             site_of(catalog.sites.all(), site),
             area,
             start,

@@ -19,8 +19,8 @@ def report(
 ) -> None:
     """Write the evidence bundle (chip, annotated PNG, sightings, STAC Item, SOURCES.md) of an area."""
     from overlays.params import parse_bbox
-    from overlays.sqlite_store import SQLiteStore
     from tiles.times import parse_datetime
+    from tumen.db import open_store
     from tumen.report import build_report
 
     settings, catalog = settings_of(ctx), catalog_of(ctx)
@@ -28,7 +28,7 @@ def report(
     assert area is not None
     made = build_report(
         catalog,
-        SQLiteStore(settings.database),
+        open_store(settings),
         catalog.sites.all(),
         site,
         area,

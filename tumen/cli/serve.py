@@ -28,9 +28,11 @@ def serve(
     import uvicorn
 
     from tumen.baker import start_background_bake, stop_background_bake
+    from tumen.db import check_database
     from tumen.http_protocol import TumenHttpProtocol
 
     settings = settings_of(ctx)
+    check_database(settings)  # PostgreSQL out of reach or not migrated: one line and exit 2
     storage_of(ctx).check()  # S3 out of reach: one line and exit 2, before any worker starts
     console.print(
         f"tumen on http://{host or settings.host}:{port or settings.port}/ "

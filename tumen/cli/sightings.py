@@ -14,7 +14,7 @@ def sightings_import(
 ) -> None:
     """Add every sighting of a file, or none: the first bad feature is named and nothing is written."""
     from overlays.io import ImportFailed, read_features
-    from overlays.sqlite_store import SQLiteStore
+    from tumen.db import open_store
     from tumen.scene_index import CatalogScenes
     from tumen.site_index import CatalogSites
 
@@ -22,7 +22,7 @@ def sightings_import(
     if not file.is_file():
         raise ImportFailed(f"{file}: no such file")
     features = read_features(file, CatalogSites(catalog.sites.documents), CatalogScenes(catalog))
-    n = SQLiteStore(settings.database).create_many(features, actor=f"import:{file.name}")
+    n = open_store(settings).create_many(features, actor=f"import:{file.name}")
     console.print(f"imported {n} sightings from {file}")
 
 
@@ -33,11 +33,11 @@ def sightings_export(
 ) -> None:
     """Write every sighting to GeoJSON or a GeoPackage."""
     from overlays.io import export_geojson, export_gpkg
-    from overlays.sqlite_store import SQLiteStore
+    from tumen.db import open_store
 
     if fmt not in ("geojson", "gpkg"):
         raise CommandRefused(f"--format must be geojson or gpkg, not '{fmt}'")
     dst = out or Path(f"sightings.{fmt}")
-    store = SQLiteStore(settings_of(ctx).database)
+    store = open_store(settings_of(ctx))
     n = export_geojson(store, dst) if fmt == "geojson" else export_gpkg(store, dst)
     console.print(f"wrote {n} sightings to {dst}")

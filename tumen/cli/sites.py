@@ -69,10 +69,10 @@ def sites_rm(
     site_id: Annotated[str, typer.Argument(metavar="ID", help="The site to remove.")],
 ) -> None:
     """Remove a site; refused while a scene covers it or a sighting names it."""
-    from overlays.sqlite_store import SQLiteStore
+    from tumen.db import open_store
 
     settings = settings_of(ctx)
-    remove_site(catalog_of(ctx), SQLiteStore(settings.database), site_id)
+    remove_site(catalog_of(ctx), open_store(settings), site_id)
     console.print(f"removed site {site_id}")
 
 

@@ -11,11 +11,11 @@ from rasterio.io import MemoryFile
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from overlays.sqlite_store import SQLiteStore
 from tiles.catalog import Catalog, Scene
 from tiles.errors import SceneNotFound
 from tiles.ingest import describe_cog, to_cog
 from tiles.storage import LocalStorage, S3Storage, open_storage, scene_key
+from tumen.db import open_store
 from tumen.demo.draw import COLOURS, fill, stamp
 from tumen.demo.episodes import DEMO_SCENES, DemoScene, scene
 from tumen.demo.layout import CRS
@@ -87,7 +87,7 @@ def build_demo(
         console.print(f"demo data set present in {storage.url} ({len(DEMO_SCENES)} scenes)")
         return [catalog.get(s.id) for s in DEMO_SCENES]
     registered = _draw_all(settings, catalog, console, storage)
-    n = load_demo_sightings(SQLiteStore(settings.database))
+    n = load_demo_sightings(open_store(settings))
     console.print(f"loaded {n} reported sightings, each with its sources")
     return registered
 

@@ -16,7 +16,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from overlays.models import ObservationIn, Source
-from overlays.sqlite_store import SQLiteStore
+from overlays.store import ObservationStore
 from tumen.demo import layout as L
 from tumen.demo.episodes import objects_for_scene
 
@@ -130,7 +130,7 @@ def demo_records(path: Path = SIGHTINGS_FILE) -> list[tuple[str, dict[str, Any]]
     return SightingsFile.model_validate(json.loads(path.read_text(encoding="utf-8"))).records()
 
 
-def load_demo_sightings(store: SQLiteStore) -> int:
+def load_demo_sightings(store: ObservationStore) -> int:
     """Put every demo sighting in the store (replacing earlier demo records), in one transaction."""
     features = [(fid, ObservationIn.model_validate(doc)) for fid, doc in demo_records()]
     return store.create_many(features, actor="tumen demo")
