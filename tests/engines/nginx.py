@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "nginx-multi.conf"
@@ -49,7 +50,8 @@ def config_for(upstreams: list[str], port: int, user: str | None) -> str:
 class Nginx:
     """A running nginx master (own session), its prefix dir and its URL."""
 
-    def __init__(self, upstreams: list[str]) -> None:
+    def __init__(self, upstreams: list[str], edit: Callable[[str], str] | None = None) -> None:
+        """Start nginx in front of ``upstreams`` (host:port); ``edit`` changes the config first."""
         binary = nginx_binary()
         if binary is None:
             raise RuntimeError("nginx is missing: `make system` installs Debian's nginx-light")
@@ -63,7 +65,8 @@ class Nginx:
         for sub in ("temp", "cache", "logs"):
             (self.prefix / sub).mkdir()
         self.config = self.prefix / "nginx.conf"
-        self.config.write_text(config_for(upstreams, self.port, user))
+        text = config_for(upstreams, self.port, user)
+        self.config.write_text(edit(text) if edit else text)
         if user:
             entry = pwd.getpwnam(user)
             for path in [self.prefix, *self.prefix.rglob("*")]:
