@@ -1,5 +1,6 @@
 """TiTiler's TilerFactory, made to name datasets by scene or by site+time and to credit the provider."""
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ from titiler.core.resources.enums import ImageType
 from tiles.catalog import Scene
 from tiles.dependencies import SceneDependency
 from tiles.reader import SceneReader
+from tiles.render import render_tile
 from tiles.stac import attribution
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities
 
@@ -28,6 +30,7 @@ class ImageryFactory(TilerFactory):
 
     scene_dependency: SceneDependency
     reader: type[SceneReader] = SceneReader
+    render_func: Callable[..., tuple[bytes, str]] = render_tile  # TiTiler's pixels, faster encoders
     add_viewer: bool = False
 
     def register_routes(self) -> None:
