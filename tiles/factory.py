@@ -1,23 +1,47 @@
 """TiTiler's TilerFactory, made to name datasets by scene or by site+time and to credit the provider."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import morecantile
 import rasterio
 from attrs import define
 from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
+from morecantile.defaults import TileMatrixSets
+from titiler.core.dependencies import DefaultDependency
 from titiler.core.factory import TilerFactory
 from titiler.core.models.mapbox import TileJSON
 from titiler.core.resources.enums import ImageType
 
-from tiles.catalog import Scene
-from tiles.dependencies import SceneDependency
+from tiles.aligned import AlignedGrid
+from tiles.catalog import Catalog, Scene
+from tiles.datasets import KeptTileMatrixSets, grid_of
+from tiles.dependencies import SceneDependency, get_catalog
 from tiles.reader import SceneReader
 from tiles.render import render_tile
 from tiles.stac import attribution
 from tiles.wmts import WmtsLayer, formats_for, render_capabilities
+
+
+@dataclass
+class GridParams(DefaultDependency):
+    """The reader's argument: the scene's grid on WebMercatorQuad (None: the COG answers all)."""
+
+    grid: AlignedGrid | None = None
+
+
+def grid_params(scene: SceneDependency) -> Callable[..., Awaitable[GridParams]]:
+    """The grid of the version of the scene that ``scene`` finds, if it has one."""
+
+    async def grid(
+        s: Annotated[Scene, Depends(scene)], catalog: Annotated[Catalog, Depends(get_catalog)]
+    ) -> GridParams:
+        return GridParams(grid_of(catalog.data_dir, s.id, s.version))
+
+    return grid
 
 
 @define(kw_only=True)
@@ -31,10 +55,12 @@ class ImageryFactory(TilerFactory):
     scene_dependency: SceneDependency
     reader: type[SceneReader] = SceneReader
     render_func: Callable[..., tuple[bytes, str]] = render_tile  # TiTiler's pixels, faster encoders
+    supported_tms: TileMatrixSets = KeptTileMatrixSets(dict(morecantile.tms.tilematrixsets))
     add_viewer: bool = False
 
     def register_routes(self) -> None:
         """TiTiler's routes, plus a WMTS document for the dataset."""
+        self.reader_dependency = grid_params(self.scene_dependency)  # type: ignore[assignment]
         super().register_routes()
         self.wmts()
 

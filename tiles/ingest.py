@@ -19,6 +19,7 @@ from rasterio.warp import transform_bounds
 from rio_cogeo.cogeo import cog_translate
 from rio_cogeo.profiles import cog_profiles
 
+from tiles.aligned import prepare_aligned
 from tiles.catalog import Catalog, Scene
 from tiles.errors import IngestError, SceneNotFound
 from tiles.remote import GDAL_REMOTE_ENV, check_remote, is_remote
@@ -343,6 +344,7 @@ def ingest_file(
         and previous.parent == dst.resolve().parent
     ):
         previous.unlink(missing_ok=True)  # the replaced scene's COG, once nothing names it
+    prepare_aligned(catalog, scene)  # its WebMercatorQuad tiles as block reads (tiles/aligned.py)
     return scene
 
 

@@ -15,7 +15,10 @@ from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 from rio_tiler.io import Reader
 from rio_tiler.models import ImageData
+from rio_tiler.types import Indexes
 
+from tiles.aligned import AlignedGrid
+from tiles.datasets import open_level
 from tiles.errors import BadRequestParameter, SceneUnavailable
 from tiles.remote import GDAL_REMOTE_ENV, is_remote
 
@@ -86,7 +89,13 @@ def open_dataset(path: str) -> DatasetReader:
 
 @attr.s
 class SceneReader(Reader):
-    """rio-tiler's Reader; a file that cannot be opened makes its scene (the file stem) unavailable."""
+    """rio-tiler's Reader; a file that cannot be opened makes its scene (the file stem) unavailable.
+
+    With the scene's ``grid`` (tiles/aligned.py), a WebMercatorQuad tile read with rio-tiler's
+    defaults is one block of the grid: the same pixels, without the warp.
+    """
+
+    grid: AlignedGrid | None = attr.ib(default=None)
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -109,6 +118,30 @@ class SceneReader(Reader):
                 "outside the scene, or has no area)"
             )
         return image
+
+    def tile(
+        self,
+        tile_x: int,
+        tile_y: int,
+        tile_z: int,
+        tilesize: int | None = None,
+        indexes: Indexes | None = None,
+        expression: str | None = None,
+        buffer: float | None = None,
+        **kwargs: Any,
+    ) -> ImageData:
+        """A tile from the grid when it holds this read, else rio-tiler's read of the COG."""
+        grid = self.grid
+        read: dict[str, Any] = dict(
+            tilesize=tilesize, indexes=indexes, expression=expression, buffer=buffer, **kwargs
+        )
+        if grid is not None and grid.answers(self.tms, tile_z, tile_x, tile_y, **read):
+            try:
+                level = open_level(grid, tile_z)
+                return grid.tile(level, self.tms, tile_z, tile_x, tile_y, indexes)
+            except (RasterioError, OSError):
+                pass  # the grid went away meanwhile (a newer version): the COG answers
+        return super().tile(tile_x, tile_y, tile_z, **read)
 
     def tile_exists(self, tile_x: int, tile_y: int, tile_z: int) -> bool:
         """Compare in lon/lat: far-away tiles projected into UTM give bogus extents that 'intersect'."""

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tiles.aligned import remove_aligned
 from tiles.bake import archive_path
 from tiles.catalog import Scene
 from tiles.errors import IngestError
@@ -47,6 +48,7 @@ def scenes_rm(
     settings, catalog = settings_of(ctx), catalog_of(ctx)
     scene = catalog.get(scene_id)
     catalog.remove(scene.id)
+    remove_aligned(settings.data_dir, scene.id)
     stored = [where for where in (scene.path, scene.archive) if where and is_s3(where)]
     if stored:  # its objects in S3 (superseded keys of earlier versions are left)
         storage = storage_of(ctx)
