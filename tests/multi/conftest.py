@@ -1,26 +1,31 @@
 """Three real `tumen serve` instances on one data set, behind Debian's nginx with deploy/nginx-multi.conf.
 
 The instances share the catalog and sightings (the SQLite file, or PostgreSQL with
---backend=postgres+s3) and the imagery (the data dir, or the S3 bucket): each is a separate process
-as on separate machines, and nothing but the shared engines connects them.
+--backend=postgres+s3) and the imagery (the data dir, or an S3 prefix): each is a separate process
+as on separate machines (with PostgreSQL and S3 each has a data dir of its own, as a machine would),
+and nothing but the shared engines connects them.
 """
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.conftest import free_port, register
+from tests.conftest import PG_TEMPLATE, backend_parts, free_port, register
 from tests.engines.nginx import Nginx, nginx_binary
+from tests.engines.postgres import create_database, drop_database
 from tumen.settings import Settings
 
 KEY = "multi-test-key"
@@ -53,6 +58,9 @@ class Instance:
         self.url = f"http://127.0.0.1:{self.port}"
         self.address = f"127.0.0.1:{self.port}"
         self.log = logs / f"tumen-{name}.log"
+        self.env = instance_env(settings)
+        if settings.database_url and settings.storage_url:  # nothing shared on local disk
+            self.env["TUMEN_DATA_DIR"] = str(logs / f"data-{name}")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -60,7 +68,7 @@ class Instance:
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [TUMEN, "serve", "--no-bake", "--port", str(self.port)],
-                env=instance_env(self.settings),
+                env=self.env,
                 start_new_session=True,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -122,7 +130,7 @@ class Cluster:
         command += ["--datetime", when, "--description", "SYNTHETIC test scene"]
         command += ["--no-bake", "--no-analyze"]
         done = subprocess.run(
-            command, env=instance_env(self.settings), capture_output=True, text=True, timeout=120
+            command, env=self.instances[0].env, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return time.monotonic()
@@ -132,24 +140,50 @@ class Cluster:
         return Counter({i.name: len(i.requests()) for i in self.instances})
 
 
-def cluster_settings(data_dir: Path) -> Settings:
-    """The settings every instance of the cluster runs with."""
+def cluster_settings(data_dir: Path, **backend: Any) -> Settings:
+    """The settings every instance of the cluster runs with (``backend``: database, storage)."""
     return Settings(
         data_dir=data_dir,
         api_key=SecretStr(KEY),
         write_rate=0,  # the load tests are not about the per-worker rate limit
         log_level="info",  # the access log says which instance answered what
         tile_cache_mb=64,
+        **backend,
     )
 
 
+@contextmanager
+def shared_engines(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The --backend's settings for a whole module: a database of its own, a storage prefix."""
+    fields: dict[str, Any] = {}
+    parts = backend_parts(request.config)
+    if "s3" in parts:  # the session's SeaweedFS (it names itself in this process's AWS_* vars)
+        fields["storage_url"] = request.getfixturevalue("seaweed").storage_url("multi")
+    if "postgres" not in parts:
+        yield fields
+        return
+    server = request.getfixturevalue("postgres")
+    name = f"multi_{secrets.token_hex(4)}"
+    fields["database_url"] = create_database(server, name, template=PG_TEMPLATE)
+    try:
+        yield fields
+    finally:
+        drop_database(server, name)
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
     """Two scenes, three instances (A, B, C) and nginx, for the tests of one module."""
     if nginx_binary() is None:
         pytest.fail("nginx is missing: `make system` installs Debian's nginx-light")
-    root = tmp_path_factory.mktemp("multi")
-    settings = cluster_settings(root / "data")
+    with shared_engines(request) as backend:
+        yield from _cluster(tmp_path_factory.mktemp("multi"), backend)
+
+
+def _cluster(root: Path, backend: dict[str, Any]) -> Iterator[Cluster]:
+    settings = cluster_settings(root / "data", **backend)
     register(settings, "border-a", "2022-11-04T10:24:00+09:00", seed=1)
     register(settings, "border-b", "2022-11-04T13:10:00+09:00", seed=2)
     instances = [Instance(name, settings, root) for name in "abc"]
