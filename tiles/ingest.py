@@ -296,7 +296,7 @@ def ingest_file(
 ) -> Scene:
     """Convert any GDAL-readable raster to a COG and register it; on error nothing is left behind.
 
-    With object storage (``storage`` not local) the COG is uploaded to ``scenes/{id}/{version}.tif``
+    With object storage (``storage`` not local) the COG is uploaded to ``scenes/{id}/{version}/{id}.tif``
     (an immutable key) and the catalog names it there; ``scenes_dir`` only stages the conversion.
     """
     registration.check_site()

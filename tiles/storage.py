@@ -6,7 +6,7 @@ serve the same imagery). Both put a local file under a key, tell whether a key e
 read byte ranges of it, and name it for the catalog (a path, or ``s3://bucket/key``); GDAL reads an
 ``s3://`` location through ``/vsis3/`` (``gdal_path``).
 
-Keys in object storage are immutable: a scene's COG is ``scenes/{scene}/{version}.tif`` and an
+Keys in object storage are immutable: a scene's COG is ``scenes/{scene}/{version}/{scene}.tif`` and an
 archive ``baked/{scene}/{digest}.pmtiles`` (its content hash), so a cached header, directory or block
 can never go stale, and a re-ingest or re-bake writes a new key and then switches the catalog.
 
@@ -111,8 +111,11 @@ def gdal_path(location: str) -> str:
 
 
 def scene_key(scene_id: str, version: str) -> str:
-    """The key of a scene's COG: a new version is a new key, never an overwrite."""
-    return f"scenes/{scene_id}/{version}.tif"
+    """The key of a scene's COG: a new version is a new key, never an overwrite.
+
+    The file keeps the scene's name (GDAL's messages, and the reader's, name a COG by its stem).
+    """
+    return f"scenes/{scene_id}/{version}/{scene_id}.tif"
 
 
 def archive_key(scene_id: str, digest: str) -> str:

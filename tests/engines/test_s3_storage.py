@@ -75,8 +75,8 @@ def test_a_scene_ingested_to_s3_serves_the_pixels_of_the_local_cog(
     ingest(s3, src, "border-s3", "--no-bake")
     scene = Catalog(s3.database, s3.data_dir).get("border-s3")
     storage = storage_of(s3)
-    assert scene.path == storage.location(f"scenes/border-s3/{scene.version}.tif")
-    assert storage.exists(f"scenes/border-s3/{scene.version}.tif")
+    assert scene.path == storage.location(f"scenes/border-s3/{scene.version}/border-s3.tif")
+    assert storage.exists(f"scenes/border-s3/{scene.version}/border-s3.tif")
     assert not list(s3.scenes_dir.rglob("*.tif"))  # only staged here, stored in S3
 
     z, x, y = tile_at(NATIVE + 2)
@@ -168,7 +168,7 @@ def test_a_rebake_writes_a_new_key_and_never_overwrites_the_old_one(
     assert catalog.get("border-a").archive == second.archive  # the catalog switched
     kept = head(storage, first.archive)
     assert (kept["ETag"], kept["LastModified"]) == (old["ETag"], old["LastModified"])
-    assert storage.exists(f"scenes/border-a/{first.version}.tif")
+    assert storage.exists(f"scenes/border-a/{first.version}/border-a.tif")
     assert sorted(storage.keys("baked/")) == sorted(
         [f"baked/border-a/{first.archive.rsplit('/', 1)[1]}", second.archive.split("/", 4)[4]]
     )

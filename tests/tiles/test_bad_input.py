@@ -6,6 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tiles.catalog import Catalog, Scene
+from tiles.storage import S3Storage, open_storage, split_s3
 from tumen.app import create_app
 from tumen.settings import Settings
 
@@ -168,22 +169,39 @@ def test_url_parameter_is_refused_and_opens_nothing(client: TestClient, tmp_path
     assert client.get("/cog/info", params={"url": str(secret)}).status_code == 404
 
 
+def replace_cog(settings: Settings, scene: Scene, content: bytes | None) -> None:
+    """Remove (None) or overwrite a scene's COG where it is stored: the data dir, or S3."""
+    if not settings.storage_url:
+        path = Catalog(settings.database, settings.data_dir).local_path(scene)
+        path.unlink() if content is None else path.write_bytes(content)
+        return
+    storage = open_storage(settings.storage_url, settings.data_dir)
+    assert isinstance(storage, S3Storage)
+    if content is None:
+        storage.delete(scene.path)
+    else:
+        bucket, key = split_s3(scene.path)
+        storage.objects.client.put_object(Bucket=bucket, Key=key, Body=content)
+
+
 def test_missing_cog_is_503_and_other_scenes_still_serve(
     settings: Settings, border_scenes: list[Scene]
 ) -> None:
-    Catalog(settings.database, settings.data_dir).local_path(border_scenes[0]).unlink()
+    replace_cog(settings, border_scenes[0], None)
     with TestClient(create_app(settings)) as client:
         r = client.get(f"/scenes/border-a/{TILE}")
         assert r.status_code == 503
-        assert r.json()["detail"] == "scene 'border-a' is unavailable: its COG is missing on disk"
+        assert r.headers["retry-after"].isdigit()
+        # A file is looked for before GDAL opens it; an object in S3 is found missing by GDAL.
+        reason = "cannot be read" if settings.storage_url else "is missing on disk"
+        assert r.json()["detail"] == f"scene 'border-a' is unavailable: its COG {reason}"
         assert client.get(f"/scenes/border-b/{TILE}").status_code == 200
 
 
 def test_corrupt_cog_is_503_and_other_scenes_still_serve(
     settings: Settings, border_scenes: list[Scene]
 ) -> None:
-    path = Catalog(settings.database, settings.data_dir).local_path(border_scenes[1])
-    path.write_bytes(b"II*\x00 this is not a tiff any more" * 10)
+    replace_cog(settings, border_scenes[1], b"II*\x00 this is not a tiff any more" * 10)
     with TestClient(create_app(settings)) as client:
         r = client.get(f"/scenes/border-b/{TILE}")
         assert r.status_code == 503

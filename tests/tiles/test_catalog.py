@@ -1,6 +1,7 @@
 """The scenes catalog and its STAC view."""
 
 import pystac
+import pytest
 from fastapi.testclient import TestClient
 
 from tiles.catalog import Catalog, Scene
@@ -60,6 +61,9 @@ def test_older_records_get_band_count_and_dtype_from_their_cog(
 ) -> None:
     import json
     import sqlite3
+
+    if settings.storage_url:
+        pytest.skip("records from before band counts name local COGs, never objects in S3")
 
     with sqlite3.connect(settings.database) as db:
         for scene_id, record in db.execute("SELECT id, record FROM scenes").fetchall():

@@ -1,6 +1,6 @@
 """``tumen storage migrate``: a data dir's COGs and archives up to object storage, catalog switched.
 
-Each file goes under its immutable key (``scenes/{id}/{version}.tif``, ``baked/{id}/{digest}.pmtiles``)
+Each file goes under its immutable key (``scenes/{id}/{version}/{id}.tif``, ``baked/{id}/{digest}.pmtiles``)
 and the scene is pointed at it only if it is still the version copied. A key already present is
 not written again, and a scene already in storage is left alone: running it twice copies nothing.
 The local files stay where they are (remove them once every instance reads from storage).
