@@ -62,6 +62,8 @@ def test_older_records_get_band_count_and_dtype_from_their_cog(
     import json
     import sqlite3
 
+    if settings.database_url:
+        pytest.skip("records from before band counts exist only in older SQLite files")
     if settings.storage_url:
         pytest.skip("records from before band counts name local COGs, never objects in S3")
 
