@@ -18,16 +18,20 @@ import tempfile
 import time
 from dataclasses import dataclass
 from importlib.metadata import version
+from io import BytesIO
 from pathlib import Path
 
 import httpx
 import morecantile
+import numpy as np
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_VENV = ROOT / ".venv-bench"
 WRK_SCRIPT = Path(__file__).with_name("wrk_paths.lua")
 sys.path.insert(0, str(ROOT))
 
+from tiles.aligned import prepare_aligned  # noqa: E402
 from tiles.bake import archive_path, bake_scene  # noqa: E402
 from tiles.catalog import Catalog, Scene  # noqa: E402
 from tiles.export import export_tiles  # noqa: E402
@@ -42,6 +46,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    mean_diff: float | None = None  # B: mean |B − A| over the sampled tiles' pixels (grey levels)
+    max_diff: int | None = None  # B: the largest |B − A| of any pixel
 
 
 def free_port() -> int:
@@ -156,11 +162,36 @@ def tumen_server(data_dir: Path, port: int, workers: int, cache_mb: int) -> Proc
         "TUMEN_DATA_DIR": str(data_dir),
         "TUMEN_TILE_CACHE_MB": str(cache_mb),
         "TUMEN_LOG_LEVEL": "warning",
+        # No baking or analysis behind the server: B's scene stays unbaked, no run shares the CPU.
+        "TUMEN_BAKE_ON_SERVE": "false",
     }
     cmd = [str(ROOT / ".venv/bin/tumen"), "serve", "--port", str(port), "--workers", str(workers)]
     proc = Proc(cmd, env)
     wait_ready(f"http://127.0.0.1:{port}/healthz")
     return proc
+
+
+def titiler_server(bench_py: Path, port: int, workers: int) -> Proc:
+    cmd = [str(bench_py), "-m", "uvicorn", "titiler.application.main:app", "--port", str(port)]
+    proc = Proc([*cmd, "--workers", str(workers), "--log-level", "warning"])
+    wait_ready(f"http://127.0.0.1:{port}/healthz")
+    return proc
+
+
+def pixel_difference(
+    a_base: str, a_paths: list[str], b_base: str, b_paths: list[str], sample: int = 60
+) -> tuple[float, int]:
+    """Mean and max |B − A| of the decoded pixels of the first ``sample`` tiles (same requests)."""
+    diffs = []
+    with httpx.Client(timeout=30) as client:
+        for a, b in list(zip(a_paths, b_paths, strict=True))[:sample]:
+            ra, rb = client.get(a_base + a), client.get(b_base + b)
+            ra.raise_for_status()
+            rb.raise_for_status()
+            pa = np.asarray(Image.open(BytesIO(ra.content))).astype(int)
+            pb = np.asarray(Image.open(BytesIO(rb.content))).astype(int)
+            diffs.append(np.abs(pa - pb))
+    return float(np.mean([d.mean() for d in diffs])), int(max(d.max() for d in diffs))
 
 
 def nginx(conf: str, prefix: Path) -> Proc:
@@ -237,6 +268,11 @@ def main() -> None:
                     )
                 ),
             )
+        # B reads what ingest makes of the file: also its WebMercatorQuad grid (tiles/aligned.py).
+        started = time.time()
+        dynamic = Catalog(dirs["dynamic"][0] / "tumen.sqlite", dirs["dynamic"][0])
+        if "B" in args.only and prepare_aligned(dynamic, dirs["dynamic"][1]):
+            print(f"aligned grid for B written in {time.time() - started:.1f} s (done at ingest)")
         baked_scene = bake_scene(
             Catalog(dirs["baked"][0] / "tumen.sqlite", dirs["baked"][0]), dirs["baked"][1]
         )
@@ -267,46 +303,45 @@ def main() -> None:
                 f"  {name:<38} w={workers:<2} {rps:>9.1f} rps  p50 {p50:>7.2f} ms  p99 {p99:>8.2f} ms  errors {errors}"
             )
 
-        for workers in (1, 2) if "A" in args.only else ():
-            port = free_port()
-            proc = Proc(
-                [
-                    str(bench_py),
-                    "-m",
-                    "uvicorn",
-                    "titiler.application.main:app",
-                    "--port",
-                    str(port),
-                    "--workers",
-                    str(workers),
-                    "--log-level",
-                    "warning",
-                ],
-            )
-            try:
-                wait_ready(f"http://127.0.0.1:{port}/healthz")
-                for f in ("png", "jpg"):
-                    plist = [
-                        p.replace(f"/scenes/{sid}/tiles", "/cog/tiles") + f"?url={cog.resolve()}"
-                        for p in paths[f]
-                    ]
-                    run(f"A vanilla titiler {f}", str(workers), f"http://127.0.0.1:{port}", plist)
-            finally:
-                proc.stop()
+        def a_paths(fmt: str) -> list[str]:
+            return [
+                p.replace(f"/scenes/{sid}/tiles", "/cog/tiles") + f"?url={cog.resolve()}"
+                for p in paths[fmt]
+            ]
 
-        for workers in (1, 2) if "B" in args.only else ():
-            port = free_port()
-            proc = tumen_server(dirs["dynamic"][0], port, workers, cache_mb=0)
+        # A and B side by side, alternating per format: load from elsewhere on the machine drifts.
+        for workers in (1, 2) if {"A", "B"} & set(args.only) else ():
+            servers: dict[str, tuple[Proc, str]] = {}
             try:
-                for f in ("png", "jpg"):
-                    run(
-                        f"B tumen dynamic, no cache {f}",
-                        str(workers),
+                if "A" in args.only:
+                    port = free_port()
+                    servers["A"] = (
+                        titiler_server(bench_py, port, workers),
                         f"http://127.0.0.1:{port}",
-                        paths[f],
                     )
+                if "B" in args.only:
+                    port = free_port()
+                    proc = tumen_server(dirs["dynamic"][0], port, workers, cache_mb=0)
+                    servers["B"] = (proc, f"http://127.0.0.1:{port}")
+                for f in ("png", "jpg"):
+                    if "A" in servers:
+                        run(f"A vanilla titiler {f}", str(workers), servers["A"][1], a_paths(f))
+                    if "B" in servers:
+                        run(
+                            f"B tumen dynamic, no cache {f}",
+                            str(workers),
+                            servers["B"][1],
+                            paths[f],
+                        )
+                    if len(servers) == 2:
+                        mean, worst = pixel_difference(
+                            servers["A"][1], a_paths(f), servers["B"][1], paths[f]
+                        )
+                        results[-1].mean_diff, results[-1].max_diff = mean, worst
+                        print(f"  B vs A {f}: mean |Δ| {mean:.3f}, max |Δ| {worst} grey levels")
             finally:
-                proc.stop()
+                for proc, _ in servers.values():
+                    proc.stop()
 
         for workers in (1, 2) if "C" in args.only else ():
             port = free_port()
@@ -374,29 +409,40 @@ def main() -> None:
 
 def print_table(results: list[Result]) -> None:
     print()
-    print(f"| {'run':<38} | w | {'rps':>9} | {'p50 ms':>7} | {'p99 ms':>8} | errors |")
-    print(f"|{'-' * 40}|---|{'-' * 11}|{'-' * 9}|{'-' * 10}|--------|")
+    print(
+        f"| {'run':<38} | w | {'rps':>9} | {'p50 ms':>7} | {'p99 ms':>8} | errors "
+        "| mean Δ vs A | max Δ vs A |"
+    )
+    print(f"|{'-' * 40}|---|{'-' * 11}|{'-' * 9}|{'-' * 10}|--------|-------------|------------|")
     for r in results:
+        mean = f"{r.mean_diff:.3f}" if r.mean_diff is not None else ""
+        worst = str(r.max_diff) if r.max_diff is not None else ""
         print(
-            f"| {r.name:<38} | {r.workers} | {r.rps:>9.1f} | {r.p50_ms:>7.2f} | {r.p99_ms:>8.2f} | {r.errors:>6} |"
+            f"| {r.name:<38} | {r.workers} | {r.rps:>9.1f} | {r.p50_ms:>7.2f} | {r.p99_ms:>8.2f} "
+            f"| {r.errors:>6} | {mean:>11} | {worst:>10} |"
         )
 
     def best(prefix: str, fmt: str = "") -> float:
         xs = [r.rps for r in results if r.name.startswith(prefix) and r.name.endswith(fmt)]
         return max(xs) if xs else float("nan")
 
-    def at1(prefix: str, fmt: str = "") -> float:
+    def at(prefix: str, fmt: str = "", workers: str = "1") -> float:
         xs = [
             r.rps
             for r in results
-            if r.name.startswith(prefix) and r.name.endswith(fmt) and r.workers == "1"
+            if r.name.startswith(prefix) and r.name.endswith(fmt) and r.workers == workers
         ]
         return xs[0] if xs else float("nan")
+
+    def at1(prefix: str, fmt: str = "") -> float:
+        return at(prefix, fmt)
 
     print()
     ratios = [
         ("B/A png (1 worker)", at1("B", "png") / at1("A", "png"), 2),
         ("B/A jpg (1 worker)", at1("B", "jpg") / at1("A", "jpg"), 2),
+        ("B/A png (2 workers)", at("B", "png", "2") / at("A", "png", "2"), 2),
+        ("B/A jpg (2 workers)", at("B", "jpg", "2") / at("A", "jpg", "2"), 2),
         ("C/A png (1 worker)", at1("C") / at1("A", "png"), 50),
         ("D/A jpg (1 worker)", at1("D") / at1("A", "jpg"), 100),
         ("D/E (best of each)", best("D") / best("E"), 0.1),
