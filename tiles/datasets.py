@@ -45,6 +45,10 @@ class KeptTileMatrixSets(TileMatrixSets):
         return kept[identifier]
 
 
+# morecantile's registered matrix sets (the request checks and the tile routes read them).
+TILE_MATRIX_SETS = KeptTileMatrixSets(dict(morecantile.tms.tilematrixsets))
+
+
 def grid_of(data_dir: Path, scene_id: str, version: str) -> AlignedGrid | None:
     """The grid of this version of the scene, read once; None while it has none (looked for again)."""
     key = (data_dir, scene_id, version)

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import morecantile
 import rasterio
 from attrs import define
 from fastapi import Depends, Path, Query, Request
@@ -18,7 +17,7 @@ from titiler.core.resources.enums import ImageType
 
 from tiles.aligned import AlignedGrid
 from tiles.catalog import Catalog, Scene
-from tiles.datasets import KeptTileMatrixSets, grid_of
+from tiles.datasets import TILE_MATRIX_SETS, grid_of
 from tiles.dependencies import SceneDependency, get_catalog
 from tiles.reader import SceneReader
 from tiles.render import render_tile
@@ -55,7 +54,7 @@ class ImageryFactory(TilerFactory):
     scene_dependency: SceneDependency
     reader: type[SceneReader] = SceneReader
     render_func: Callable[..., tuple[bytes, str]] = render_tile  # TiTiler's pixels, faster encoders
-    supported_tms: TileMatrixSets = KeptTileMatrixSets(dict(morecantile.tms.tilematrixsets))
+    supported_tms: TileMatrixSets = TILE_MATRIX_SETS  # kept per thread, not copied per tile
     add_viewer: bool = False
 
     def register_routes(self) -> None:

@@ -19,6 +19,7 @@ from rasterio.crs import CRS
 from rio_tiler.errors import TileOutsideBounds
 from titiler.core.dependencies import ColorMapParams, PartFeatureParams
 
+from tiles.datasets import TILE_MATRIX_SETS
 from tiles.errors import BadRequestParameter
 
 # Buffer and padding add a few pixels around a tile; beyond this they are a way to ask for a huge one.
@@ -104,7 +105,7 @@ def _zoom_range(request: Request) -> None:
     if "tileMatrixSetId" not in request.path_params or not {"minzoom", "maxzoom"} & q.keys():
         return
     try:
-        tms = morecantile.tms.get(request.path_params["tileMatrixSetId"])
+        tms = TILE_MATRIX_SETS.get(request.path_params["tileMatrixSetId"])
     except morecantile.errors.InvalidIdentifier:
         return  # FastAPI's own validation names the bad value
     for name in ("minzoom", "maxzoom"):
@@ -125,7 +126,7 @@ async def check_address(request: Request) -> None:
     if {"z", "x", "y", "tileMatrixSetId"} <= p.keys():
         try:
             z, x, y = int(p["z"]), int(p["x"]), int(p["y"])
-            tms = morecantile.tms.get(p["tileMatrixSetId"])
+            tms = TILE_MATRIX_SETS.get(p["tileMatrixSetId"])
         except (ValueError, morecantile.errors.InvalidIdentifier):
             return  # FastAPI's own validation names the bad value
         if not tms.minzoom <= z <= tms.maxzoom:
