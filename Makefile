@@ -50,11 +50,17 @@ serve: setup
 	$(BIN)/tumen demo
 	$(BIN)/tumen serve
 
+# The tests whose fixtures make an app or a store: run once more on PostgreSQL/PostGIS and S3 (a
+# throw-away cluster and SeaweedFS, both made and removed by the fixtures), with the instances suite.
+BACKEND_TESTS := tests/overlays tests/tiles tests/e2e tests/publish tests/test_analysis_api.py \
+	tests/test_feed.py tests/test_error_statuses.py tests/multi
+
 test: setup system interop-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+	$(BIN)/pytest --backend=postgres+s3 $(BACKEND_TESTS)
 
 lint:
 	$(BIN)/ruff check .
