@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -110,7 +110,6 @@ class Settings(BaseSettings):
     # every instance (tumen/db.py); `tumen db upgrade` creates and migrates its schema.
     database_url: str | None = Field(
         None,
-        pattern=r"^postgres(ql)?://",
         description="postgresql://user:password@host:port/dbname holding the catalog, sites and "
         "sightings (PostGIS); unset: the SQLite file in the data dir.",
     )
@@ -123,6 +122,16 @@ class Settings(BaseSettings):
         description="Seconds a request waits for a free PostgreSQL connection (then 503 with "
         "Retry-After).",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "not a PostgreSQL URL: use postgresql://user:password@host:5432/dbname "
+                "(unset it for the SQLite file in the data dir)"
+            )
+        return value
 
     @property
     def database(self) -> Path | str:

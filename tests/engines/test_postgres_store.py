@@ -142,6 +142,7 @@ def test_db_upgrade_twice_changes_nothing(postgres: PostgresServer) -> None:
     ("url", "says"),
     [
         ("postgresql://postgres@127.0.0.1:1/tumen", "cannot connect to TUMEN_DATABASE_URL"),
+        ("mysql://tumen@127.0.0.1/tumen", "TUMEN_DATABASE_URL: not a PostgreSQL URL"),
         (None, "lacks 2 schema step(s) (observations 1, catalog 1): run 'tumen db upgrade'"),
     ],
 )

@@ -6,10 +6,11 @@ place (``ReportingGroup``).
 """
 
 import typer
+from pydantic import ValidationError
 
 from tumen.cli.analyze import analyze
 from tumen.cli.bake import bake, export_tiles_cmd
-from tumen.cli.common import ReportingGroup
+from tumen.cli.common import CommandRefused, ReportingGroup
 from tumen.cli.db import db_status, db_upgrade
 from tumen.cli.publish import figure, strip, timelapse
 from tumen.cli.report import report
@@ -41,8 +42,19 @@ app.add_typer(storage_app, name="storage")
 
 @app.callback()
 def read_settings(ctx: typer.Context) -> None:
-    """Read the TUMEN_* settings once; every command takes them from the context."""
-    ctx.obj = Settings()
+    """Read the TUMEN_* settings once; every command takes them from the context.
+
+    A setting that cannot be used is one line naming its variable (and exit code 2).
+    """
+    try:
+        ctx.obj = Settings()
+    except ValidationError as exc:
+        problems = [
+            f"TUMEN_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        ]
+        raise CommandRefused("; ".join(problems)) from exc
 
 
 app.command()(serve)
