@@ -120,7 +120,10 @@ def backend_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Settings fields of the chosen --backend (none for sqlite)."""
     fields: dict[str, Any] = {}
     if "s3" in backend_parts(request.config):  # object storage: a fresh prefix of the SeaweedFS
-        fields["storage_url"] = request.getfixturevalue("seaweed").storage_url("suite")
+        url = request.getfixturevalue("seaweed").storage_url("suite")
+        # Commands run in the test (CliRunner, `tumen serve`, the baker) write there too.
+        request.getfixturevalue("monkeypatch").setenv("TUMEN_STORAGE_URL", url)
+        fields["storage_url"] = url
     if "postgres" in backend_parts(request.config):  # a fresh database of the session's cluster
         url = request.getfixturevalue("postgres_url")
         # Commands run in the test (CliRunner, `tumen serve`, the baker) read the same database.

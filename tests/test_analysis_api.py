@@ -18,7 +18,7 @@ from shapely.geometry import LineString, box, shape
 from typer.testing import CliRunner
 
 from tests.conftest import backend_settings, register_file, write_cog
-from tiles.catalog import Catalog, Scene
+from tiles.catalog import Scene
 from tiles.ingest import render_defaults
 from tiles.sites import load_sites
 from tumen.app import create_app
@@ -212,11 +212,10 @@ def test_bad_requests_are_refused_and_change_nothing(
     client: TestClient, settings: Settings
 ) -> None:
     elsewhere = ground(3)
-    catalog = Catalog(settings.database, settings.data_dir)
     # The same site, but 400 m away: no pixel in common with bridge-train.
     away = (ORIGIN[0] + 400, ORIGIN[1] - 250)
     write_scene(settings, "bridge-elsewhere", "2022-11-05T11:00:00+09:00", elsewhere, away)
-    location = Path(catalog.location(catalog.get("bridge-train")))
+    location = settings.scenes_dir / "bridge-train.tif"  # the COG written here (also in S3 or not)
     register_file(settings, location, "rajin-x", "2023-10-01T11:00:00+09:00", sites=["rajin"])
     run(client, "bridge-train")
     before = sorted(f["id"] for f in automated(client, "bridge-train"))
@@ -255,7 +254,7 @@ def test_ingest_analyses_the_new_scene_unless_told_not_to(
     settings: Settings, scenes: dict[str, Scene], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TUMEN_DATA_DIR", str(settings.data_dir))
-    src = Catalog(settings.database, settings.data_dir).location(scenes["train"])
+    src = str(settings.scenes_dir / f"{scenes['train'].id}.tif")  # the COG the test wrote
     args = ["ingest", src, "--source", "test", "--no-bake", "--site", "bridge"]
     first = CliRunner().invoke(
         cli, [*args, "--id", "bridge-again", "--datetime", "2022-11-07T10:00:00+09:00"]

@@ -11,7 +11,7 @@ opens the catalog and resolver in its lifespan; the ``get_*`` functions here are
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path as Path_
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from rio_tiler.expression import parse_expression
@@ -70,7 +70,7 @@ async def refuse_url(request: Request) -> None:
         )
 
 
-async def gdal_env() -> dict[str, str]:
+async def gdal_env() -> dict[str, Any]:
     """GDAL settings for every read (those of remote COGs; harmless for local files)."""
     return GDAL_REMOTE_ENV
 
