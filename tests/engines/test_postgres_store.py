@@ -82,7 +82,7 @@ def test_a_pool_without_a_free_connection_answers_503_at_once(
                 target=lambda: held.append(httpx.get(server.url + ITEMS, timeout=30))
             )
             waiting.start()
-            time.sleep(0.5)  # it has taken the only connection
+            _seen_within(lambda: waits_on_a_lock(postgres_url), 20)  # holding the only connection
             started = time.monotonic()
             r = httpx.get(server.url + ITEMS, timeout=30)
             took = time.monotonic() - started
@@ -92,6 +92,7 @@ def test_a_pool_without_a_free_connection_answers_503_at_once(
     assert r.headers["retry-after"] == "1"
     assert "no free database connection" in r.json()["detail"]
     assert took < 1.5, f"503 after {took:.2f} s: the pool timeout is 0.3 s"
+    print(f"\nno free connection: 503 after {took * 1000:.0f} ms (pool timeout 300 ms)")
     assert [h.status_code for h in held] == [200]
 
 
@@ -197,6 +198,15 @@ def test_racing_patches_with_one_if_match_on_two_instances_make_one_version(
     assert [(c["action"], c["version"]) for c in lines] == [("create", 1), ("patch", 2)]
     assert lines[1]["before"]["properties"]["count"] == 3
     assert lines[1]["after"]["properties"]["count"] == 100 + winner
+
+
+def waits_on_a_lock(url: str) -> bool:
+    waiting = sql(
+        url,
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    return bool(waiting[0][0])
 
 
 def site_ids(server: LiveServer) -> list[str]:
