@@ -174,6 +174,26 @@ def test_a_rebake_writes_a_new_key_and_never_overwrites_the_old_one(
     )
 
 
+def test_export_tiles_and_rm_work_on_objects_in_s3(s3: Settings, tmp_path: Path) -> None:
+    storage = storage_of(s3)
+    scene = register(s3, "border-a", "2022-11-04T10:24:00+09:00", seed=1)
+    baked = bake_scene(Catalog(s3.database, s3.data_dir), scene, workers=1, storage=storage)
+    assert baked is not None and baked.archive is not None
+    env = {"TUMEN_DATA_DIR": str(s3.data_dir), "TUMEN_STORAGE_URL": s3.storage_url}
+    out = tmp_path / "static"
+    exported = CliRunner().invoke(cli, ["export-tiles", "border-a", "--out", str(out)], env=env)
+    assert exported.exit_code == 0, exported.output
+    z, x, y = tile_at(NATIVE)
+    with TestClient(create_app(s3)) as c:
+        tile = c.get(f"/scenes/border-a/tiles/WebMercatorQuad/{z}/{x}/{y}.webp")
+    assert (out / str(z) / str(x) / f"{y}.webp").read_bytes() == tile.content
+    assert f"wrote {len(list(out.rglob('*.webp')))} tiles" in exported.output
+
+    removed = CliRunner().invoke(cli, ["scenes", "rm", "border-a"], env=env)
+    assert removed.exit_code == 0, removed.output
+    assert list(storage.keys()) == []  # its COG and its archive are gone from the bucket
+
+
 def test_migrate_copies_a_local_data_dir_up_once(seaweed: SeaweedServer, tmp_path: Path) -> None:
     local = Settings(data_dir=tmp_path / "data")
     a = register(local, "border-a", "2022-11-04T10:24:00+09:00", seed=1)
