@@ -13,6 +13,8 @@ counter every ``POLL_S`` as a fallback: another instance's change is seen within
 """
 
 import logging
+import os
+import select
 import sqlite3
 import threading
 import weakref
@@ -630,9 +632,10 @@ def _changed_here(url: str) -> None:
 class RevisionWatcher:
     """LISTENs on ``tumen_catalog`` in a daemon thread; ``current()`` changes with every change.
 
-    A notification is acted on as it arrives; every ``POLL_S`` without one the counter is read (a
-    missed notification, a lost connection). While the database is unreachable it keeps retrying,
-    and a reconnection counts as a change (what happened meanwhile is unknown).
+    The thread sleeps on the connection's socket: a notification wakes it at once, and every
+    ``POLL_S`` without one it reads the counter anyway (a missed notification, a connection lost
+    without a word). While the database is unreachable it keeps retrying; a reconnection counts
+    as a change (what happened meanwhile is unknown). ``close`` wakes it through a pipe.
     """
 
     def __init__(self, url: str, poll_s: float = POLL_S) -> None:
@@ -643,6 +646,7 @@ class RevisionWatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ready = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
         self._thread = threading.Thread(target=self._run, name="catalog-listen", daemon=True)
         _watchers.add(self)
         self._thread.start()
@@ -663,26 +667,40 @@ class RevisionWatcher:
                 self._seen = revision
                 self._token += 1
 
+    def _read_counter(self, conn: psycopg.Connection[Any]) -> None:
+        # Notifications that arrived meanwhile reach the handler as this reply is read.
+        row = conn.execute("SELECT n FROM catalog_revision").fetchone()
+        self._saw(int(row[0]) if row else None)
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
-                    conn.execute(f"LISTEN {CHANNEL}")
-                    self._saw(int(conn.execute("SELECT n FROM catalog_revision").fetchone()[0]))  # type: ignore[index]
+        try:
+            while not self._stop.is_set():
+                try:
+                    with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                        conn.add_notify_handler(lambda note: self._saw(int(note.payload)))
+                        conn.execute(f"LISTEN {CHANNEL}")
+                        self._read_counter(conn)
+                        self._ready.set()
+                        while True:
+                            woken, _, _ = select.select(
+                                [conn.fileno(), self._wake_r], [], [], self.poll_s
+                            )
+                            if self._wake_r in woken:
+                                return
+                            self._read_counter(conn)  # a notification, or the poll's turn
+                except psycopg.Error as err:
+                    logger.warning("catalog notifications lost (%s); retrying", err)
+                    self._saw(None)
                     self._ready.set()
-                    while not self._stop.is_set():
-                        for note in conn.notifies(timeout=self.poll_s):
-                            self._saw(int(note.payload))
-                        row = conn.execute("SELECT n FROM catalog_revision").fetchone()
-                        self._saw(int(row[0]) if row else None)
-            except psycopg.Error as err:
-                logger.warning("catalog notifications lost (%s); retrying", err)
-                self._saw(None)
-                self._ready.set()
-                self._stop.wait(1.0)
+                    if self._stop.wait(1.0):
+                        return
+        finally:
+            os.close(self._wake_r)
 
     def close(self) -> None:
-        """Stop listening (within ``poll_s``)."""
+        """Stop listening (at once: the thread is woken)."""
         self._stop.set()
         _watchers.discard(self)
-        self._thread.join(timeout=self.poll_s + 5)
+        os.write(self._wake_w, b"x")
+        self._thread.join(timeout=10)
+        os.close(self._wake_w)
