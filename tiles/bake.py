@@ -18,7 +18,7 @@ from tiles.grid import web_mercator
 from tiles.reader import SceneReader
 from tiles.remote import GDAL_REMOTE_ENV
 from tiles.stac import attribution
-from tiles.storage import Storage, archive_key, file_digest
+from tiles.storage import Storage, archive_key, file_digest, gdal_reads_aws_variables
 
 TILE_TYPES = {"jpg": TileType.JPEG, "png": TileType.PNG, "webp": TileType.WEBP}
 IMAGE_TYPES = {"jpg": ImageType.jpg, "png": ImageType.png, "webp": ImageType.webp}
@@ -58,6 +58,7 @@ def _render_chunk(
 ) -> list[tuple[int, bytes]]:
     tms = web_mercator()
     out = []
+    gdal_reads_aws_variables()  # in this worker process too
     with rasterio.Env(GDAL_CACHEMAX=256, **GDAL_REMOTE_ENV), SceneReader(cog, tms=tms) as src:
         for x, y, z in tiles:
             out.append((zxy_to_tileid(z, x, y), render_tile(src, x, y, z, fmt, render)))

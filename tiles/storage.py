@@ -448,6 +448,19 @@ class S3Storage:
             raise StorageUnavailable(f"TUMEN_STORAGE_URL={self.url}: {err}") from err
 
 
+def gdal_reads_aws_variables() -> None:
+    """Leave the AWS_* variables to GDAL, which reads them itself for /vsis3/.
+
+    While they are set, rasterio builds a boto3 session to look the credentials up again in every
+    ``rasterio.Env`` made without one (~40 ms each; rio-tiler makes some per tile). tumen never
+    hands rasterio an ``s3://`` URL (it opens ``/vsis3/`` paths), so that session adds nothing:
+    rasterio is told boto3 is absent, and uses its plain session.
+    """
+    import rasterio.session
+
+    rasterio.session.boto3 = None
+
+
 def open_storage(url: str | None, data_dir: Path) -> LocalStorage | S3Storage:
     """The storage a ``TUMEN_STORAGE_URL`` names: None is the data dir, ``s3://bucket/prefix`` S3.
 
@@ -462,4 +475,5 @@ def open_storage(url: str | None, data_dir: Path) -> LocalStorage | S3Storage:
             "for the data dir)"
         )
     os.environ.update(s3_environment(os.environ))
+    gdal_reads_aws_variables()
     return S3Storage(url, S3Objects())

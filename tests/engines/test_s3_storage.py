@@ -174,6 +174,14 @@ def test_a_rebake_writes_a_new_key_and_never_overwrites_the_old_one(
     )
 
 
+def test_rasterio_makes_no_boto3_session_per_env_once_s3_is_open(s3: Settings) -> None:
+    import rasterio
+    from rasterio.session import DummySession
+
+    storage_of(s3)  # the AWS_* variables are set (the session fixture's)
+    assert isinstance(rasterio.Env().session, DummySession)  # not a boto3 lookup per Env
+
+
 def test_export_tiles_and_rm_work_on_objects_in_s3(s3: Settings, tmp_path: Path) -> None:
     storage = storage_of(s3)
     scene = register(s3, "border-a", "2022-11-04T10:24:00+09:00", seed=1)
