@@ -443,7 +443,9 @@ class PostgresCatalogDB:
 
     @contextmanager
     def _tx(self) -> Iterator[psycopg.Connection[Any]]:
+        """A write: one at a time (the revision row locked first, as SQLite's write lock would)."""
         with self._conn() as conn, conn.transaction():
+            conn.execute("SELECT n FROM catalog_revision FOR UPDATE")
             yield conn
         _changed_here(self.url)
 
@@ -528,7 +530,6 @@ class PostgresCatalogDB:
     def seed_sites(self, documents: Sequence[tuple[str, str]], source: str) -> None:
         """The seed's sites, once per database."""
         with self._tx() as conn:
-            conn.execute("LOCK TABLE catalog_meta IN EXCLUSIVE MODE")
             if conn.execute("SELECT 1 FROM catalog_meta WHERE key = %s", (SEEDED,)).fetchone():
                 return
             with conn.cursor() as cur:
@@ -576,14 +577,10 @@ class PostgresCatalogDB:
         return [r[0] for r in rows]
 
     def delete_site(self, site_id: str) -> tuple[bool, list[str]]:
-        """Remove a site no scene covers (the site row locked meanwhile)."""
+        """Remove a site no scene covers (no scene can be registered meanwhile: see ``_tx``)."""
         with self._tx() as conn:
-            if not conn.execute(
-                "SELECT 1 FROM sites WHERE id = %s FOR UPDATE", (site_id,)
-            ).fetchone():
+            if not conn.execute("SELECT 1 FROM sites WHERE id = %s", (site_id,)).fetchone():
                 return False, []
-            # A scene registered meanwhile waits for the lock on its sites' rows: none here.
-            conn.execute("LOCK TABLE scene_sites IN SHARE MODE")
             scenes = [
                 r[0]
                 for r in conn.execute(
@@ -594,10 +591,6 @@ class PostgresCatalogDB:
             if not scenes:
                 conn.execute("DELETE FROM sites WHERE id = %s", (site_id,))
         return True, scenes
-
-    def revision(self) -> int:
-        """The catalog's revision counter as it is now."""
-        return int(self._all("SELECT n FROM catalog_revision")[0][0])
 
     def watch(self) -> Revision:
         """A LISTEN thread (with a poll of the counter) on its own connection."""
