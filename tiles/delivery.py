@@ -22,6 +22,7 @@ from cachetools import LRUCache
 from tiles.archive import Archives
 from tiles.catalog import Scene
 from tiles.errors import StorageUnavailable, TilesError
+from tiles.fastlane import plain_tile
 from tiles.grid import WEB_MERCATOR
 from tiles.media import MEDIA_TYPES
 from tiles.resolve import SceneResolver
@@ -154,12 +155,16 @@ class TileDelivery:
                 body, media = hit
         if body is None:
             source = "dynamic"
-            status, upstream_headers, content = await _capture(self.app, scope, receive)
-            if status != 200:
-                return await _respond(send, status, upstream_headers, content, head=False)
-            # TiTiler labels .jpg as image/jpg; the registered type (and the baked path's) is image/jpeg.
-            media = media or dict(upstream_headers).get(b"content-type", b"").decode()
-            body = content
+            if not extras:  # the route's answer, from the aligned grid, without routing
+                catalog = self.resolver().catalog
+                body = await plain_tile(catalog, scene, match["tms"], z, x, y, fmt)
+            if body is None:
+                status, upstream_headers, content = await _capture(self.app, scope, receive)
+                if status != 200:
+                    return await _respond(send, status, upstream_headers, content, head=False)
+                # TiTiler labels .jpg as image/jpg; the registered type (and the baked path's) is image/jpeg.
+                media = media or dict(upstream_headers).get(b"content-type", b"").decode()
+                body = content
             if self.cache is not None:
                 self.cache[key] = (body, media)
         headers += [

@@ -216,3 +216,56 @@ def test_removed_scene_is_404_never_served_from_the_kept_grid(
     assert r.status_code == 404
     assert r.json() == {"detail": f"scene '{SCENE}' is not in the catalog"}
     assert not aligned_dir(env.data_dir, SCENE, scene.version).exists()
+
+
+def test_plain_tile_request_gets_the_routes_bytes_without_routing(
+    env: Settings, tmp_path: Path, fast_client: TestClient
+) -> None:
+    scene = ingest(env, tmp_path, seed=7)
+    z, x, y = max(grid_tiles(env, scene))
+    for fmt in ("png", "jpg"):
+        plain = fast_client.get(url(z, x, y, fmt))
+        # return_mask=true is the default: the route renders the same tile from the same grid.
+        routed = fast_client.get(url(z, x, y, fmt) + "?return_mask=true")
+        assert plain.status_code == routed.status_code == 200
+        assert plain.content == routed.content
+        assert plain.headers["content-type"] == routed.headers["content-type"]
+        assert plain.headers["x-tumen-source"] == "dynamic"
+    tiles = sorted(t for t in grid_tiles(env, scene) if t[0] == z)
+    unread = tiles[len(tiles) // 2]  # not in GDAL's block cache yet
+    mark_block(env, scene, *unread)
+    assert (pixels(fast_client.get(url(*unread, "png")).content)[..., :3] == 7).all()
+    # A scene whose COG is gone is the route's to answer (503), grid or not.
+    Path(cog_of(env, scene)).unlink()
+    r = fast_client.get(url(z, x, y, "png"))
+    assert r.status_code == 503 and "missing" in r.json()["detail"]
+
+
+def test_plain_tile_declines_what_only_the_route_may_answer(env: Settings, tmp_path: Path) -> None:
+    import anyio
+
+    from tiles.fastlane import plain_tile
+
+    scene = ingest(env, tmp_path, seed=8)
+    catalog = Catalog(env.database, env.data_dir)
+    z, x, y = max(grid_tiles(env, scene))
+
+    def lane(
+        s: Scene,
+        tms: str = "WebMercatorQuad",
+        fmt: str = "png",
+        at: tuple[int, int, int] = (z, x, y),
+    ) -> bytes | None:
+        async def ask() -> bytes | None:
+            return await plain_tile(catalog, s, tms, *at, fmt)
+
+        return anyio.run(ask)
+
+    expected = titiler_tile(cog_of(env, scene), z, x, y, "png")
+    content = lane(scene)
+    assert content is not None and np.array_equal(pixels(content), pixels(expected))
+    assert lane(scene, fmt="webp") is None
+    assert lane(scene, tms="WorldCRS84Quad") is None
+    assert lane(scene, at=(z + 1, 2 * x, 2 * y)) is None  # past the grid's zooms
+    assert lane(scene.model_copy(update={"render": {"bidx": [3, 2, 1]}})) is None
+    assert lane(scene.model_copy(update={"version": "0" * 16})) is None  # no grid of that version
