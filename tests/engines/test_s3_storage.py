@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import morecantile
@@ -17,7 +18,7 @@ from rasterio.io import MemoryFile
 from rio_tiler.io import Reader
 from typer.testing import CliRunner
 
-from tests.conftest import free_port, make_cog, register
+from tests.conftest import backend_settings, free_port, make_cog, register
 from tests.engines import seaweed as seaweed_engine
 from tests.engines.seaweed import SeaweedServer
 from tiles.bake import archive_path, bake_scene
@@ -43,10 +44,23 @@ def pixels(img: bytes) -> np.ndarray:
         return ds.read()
 
 
+def database_of(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The catalog's database of --backend: SQLite (none given), or PostgreSQL with postgres+s3."""
+    return {k: v for k, v in backend_settings(request).items() if k == "database_url"}
+
+
 @pytest.fixture
-def s3(seaweed: SeaweedServer, tmp_path: Path) -> Settings:
+def s3(
+    request: pytest.FixtureRequest,
+    seaweed: SeaweedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
     """Settings whose storage is a fresh prefix of the session's SeaweedFS."""
-    return Settings(data_dir=tmp_path / "data", storage_url=seaweed.storage_url("s3test"))
+    database = database_of(request)
+    url = seaweed.storage_url("s3test")
+    monkeypatch.setenv("TUMEN_STORAGE_URL", url)  # for the commands the test runs
+    return Settings(data_dir=tmp_path / "data", storage_url=url, **database)
 
 
 def storage_of(settings: Settings) -> S3Storage:
@@ -202,8 +216,15 @@ def test_export_tiles_and_rm_work_on_objects_in_s3(s3: Settings, tmp_path: Path)
     assert list(storage.keys()) == []  # its COG and its archive are gone from the bucket
 
 
-def test_migrate_copies_a_local_data_dir_up_once(seaweed: SeaweedServer, tmp_path: Path) -> None:
-    local = Settings(data_dir=tmp_path / "data")
+def test_migrate_copies_a_local_data_dir_up_once(
+    request: pytest.FixtureRequest,
+    seaweed: SeaweedServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database = database_of(request)
+    monkeypatch.delenv("TUMEN_STORAGE_URL", raising=False)  # the local data dir's, to begin with
+    local = Settings(data_dir=tmp_path / "data", **database)
     a = register(local, "border-a", "2022-11-04T10:24:00+09:00", seed=1)
     register(local, "border-b", "2022-11-04T13:10:00+09:00", seed=2)
     bake_scene(Catalog(local.database, local.data_dir), a, workers=1)
@@ -218,7 +239,7 @@ def test_migrate_copies_a_local_data_dir_up_once(seaweed: SeaweedServer, tmp_pat
     puts = seaweed.requests()[("PUT", "200")]
     first = CliRunner().invoke(cli, ["storage", "migrate"], env=env)
     assert first.exit_code == 0, first.output
-    assert "3 files copied" in first.output
+    assert "3 files copied" in first.output, first.output.replace("\n", " ")
     assert seaweed.requests()[("PUT", "200")] == puts + 3
     scenes = {s.id: s for s in Catalog(local.database, local.data_dir).list()}
     assert all(s.path.startswith(url + "/scenes/") for s in scenes.values())
@@ -235,7 +256,7 @@ def test_migrate_copies_a_local_data_dir_up_once(seaweed: SeaweedServer, tmp_pat
     for path in local.scenes_dir.glob("*.tif"):
         path.unlink()
     archive_path(local.data_dir, "border-a").unlink()
-    moved = Settings(data_dir=local.data_dir, storage_url=url)
+    moved = local.model_copy(update={"storage_url": url})
     with TestClient(create_app(moved)) as c:
         for s in "ab":
             after = c.get(f"/scenes/border-{s}/tiles/WebMercatorQuad/{z}/{x}/{y}.webp")
