@@ -15,6 +15,7 @@ from rich.console import Console
 from shapely.geometry import box
 
 from overlays.models import ObservationIn
+from tests.conftest import backend_parts
 from tiles.catalog import Catalog, Scene
 from tiles.sites import load_sites
 from tumen.demo import layout
@@ -26,8 +27,14 @@ from tumen.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, list[Scene]]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo"))
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Settings, list[Scene]]:
+    # With --backend …s3 the demo's COGs go to the session's SeaweedFS.
+    storage: dict[str, Any] = {}
+    if "s3" in backend_parts(request.config):
+        storage["storage_url"] = request.getfixturevalue("seaweed").storage_url("demo")
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo"), **storage)
     return settings, build_demo(settings, console=Console(quiet=True))
 
 
@@ -76,7 +83,10 @@ def test_every_scene_is_registered_as_synthetic(demo: tuple[Settings, list[Scene
         assert s.synthetic and s.gsd == 0.5 and s.crs == "EPSG:32652"
         assert s.description.startswith("SYNTHETIC image")
         assert "synthetic" in s.provider
-        assert read_tags(catalog.local_path(s))["TUMEN_SYNTHETIC"] == "true"
+        assert read_tags(catalog.location(s))["TUMEN_SYNTHETIC"] == "true"
+    if settings.storage_url:  # in S3, each under its immutable key; none left in the data dir
+        assert all(s.path.startswith(f"{settings.storage_url}/scenes/{s.id}/") for s in scenes)
+        assert not list(settings.scenes_dir.glob("*.tif"))
 
 
 def test_border_scenes_cover_three_sites_and_rajin_its_own(

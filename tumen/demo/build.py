@@ -170,7 +170,7 @@ def _area(bounds: tuple[float, float, float, float]) -> float:
     return (bounds[2] - bounds[0]) * (bounds[3] - bounds[1])
 
 
-def read_tags(path: Path) -> dict[str, str]:
+def read_tags(path: Path | str) -> dict[str, str]:
     """The GeoTIFF tags of a demo COG (they say it is synthetic)."""
     with rasterio.open(path) as ds:
         return dict(ds.tags())
