@@ -12,12 +12,13 @@ z15–z17 it differed by 2.5–3.3 grey levels on average (max 171): other sampl
 The levels live in ``{data_dir}/aligned/{scene id}.{scene version}/``, with ``manifest.json``
 written last (a folder without it is incomplete and never read), so a re-ingested scene (a new
 version) never reads the old one's pixels. Reads that the grid cannot answer exactly as TiTiler
-would (other tile matrix sets or sizes, zooms beyond the scene's, expressions, buffers, a nodata
-override, other resampling) go to rio-tiler on the COG.
+would (other tile matrix sets or sizes, zooms beyond the scene's, other bands than the scene's
+default ones, expressions, buffers, a nodata override, other resampling) go to rio-tiler on the COG.
 """
 
 import json
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -35,6 +36,7 @@ from rasterio.errors import RasterioError
 from rasterio.io import DatasetReader
 from rasterio.transform import from_origin
 from rasterio.windows import Window
+from rio_tiler.errors import RioTilerError
 from rio_tiler.models import ImageData
 from rio_tiler.utils import has_alpha_band
 
@@ -64,12 +66,16 @@ class AlignedGrid(BaseModel):
 
     ``zooms`` maps a zoom to the tiles its level holds, ``[minx, miny, maxx, maxy]`` (inclusive);
     ``outside`` lists those of them the reader says are outside the scene (its ``tile_exists``: they
-    only touch it), which stay rio-tiler's to refuse. The other fields are those rio-tiler gives
-    every tile of the scene, kept to build the same ImageData.
+    only touch it), which stay rio-tiler's to refuse. ``indexes`` are the bands the tiles were read
+    with (None: all, the scene's default bands otherwise): rio-tiler's read of other bands is not
+    always those bands of this one (a one-band read of the demo scene differs in 8 of 23 tiles), so
+    only reads of these bands are answered. The other fields are those rio-tiler gives every tile
+    of the scene, kept to build the same ImageData.
     """
 
     scene_id: str
     version: str
+    indexes: list[int] | None = None
     zooms: dict[int, tuple[int, int, int, int]]
     outside: dict[int, list[tuple[int, int]]] = Field(default_factory=dict)
     count: int
@@ -101,42 +107,40 @@ class AlignedGrid(BaseModel):
         minx, miny, maxx, maxy = self.zooms[z]
         if not (minx <= x <= maxx and miny <= y <= maxy) or (x, y) in self._outside.get(z, ()):
             return False
-        indexes = read.pop("indexes", None)
-        if indexes is not None and not all(1 <= i <= self.count for i in _sequence(indexes)):
-            return False  # rio-tiler says what is wrong with them
+        if not self._holds(read.pop("indexes", None)):
+            return False
         return all(
             name in DEFAULT_READ and value in DEFAULT_READ[name] for name, value in read.items()
         )
 
+    def _holds(self, indexes: Any) -> bool:
+        asked = None if indexes is None else list(_sequence(indexes))
+        if self.indexes is None:  # every band of the source, in order
+            return asked is None or asked == list(range(1, self.count + 1))
+        return asked == self.indexes
+
     def tile(
-        self,
-        level: DatasetReader,
-        tms: morecantile.TileMatrixSet,
-        z: int,
-        x: int,
-        y: int,
-        indexes: Any,
+        self, level: DatasetReader, tms: morecantile.TileMatrixSet, z: int, x: int, y: int
     ) -> ImageData:
         """Tile (z, x, y) read from ``level`` (this grid's file of zoom z) as rio-tiler gives it."""
-        bands = list(_sequence(indexes)) if indexes is not None else list(range(1, self.count + 1))
         minx, miny, _, _ = self.zooms[z]
         window = Window((x - minx) * TILE, (y - miny) * TILE, TILE, TILE)
-        data = level.read(bands, window=window)
+        data = level.read(window=window)
         if self.nodata is not None:  # rio-tiler masks each band where it holds the nodata value
-            mask = np.isnan(data) if np.isnan(self.nodata) else data == self.nodata
+            mask = data == self.nodata
         else:
-            mask = np.repeat(level.read_masks(1, window=window)[None] == 0, len(bands), axis=0)
+            mask = np.repeat(level.read_masks(1, window=window)[None] == 0, self.count, axis=0)
         return ImageData(
             np.ma.MaskedArray(data, mask=mask),
             bounds=tms.xy_bounds(morecantile.Tile(x, y, z)),
             crs=tms.rasterio_crs,
-            band_names=[f"b{i}" for i in bands],
-            band_descriptions=[self.band_descriptions[i - 1] for i in bands],
+            band_names=[f"b{i}" for i in self.indexes or range(1, self.count + 1)],
+            band_descriptions=self.band_descriptions,
             dataset_statistics=self.dataset_statistics,
             metadata=self.metadata,
             nodata=self.nodata,
-            scales=[self.scales[i - 1] for i in bands],
-            offsets=[self.offsets[i - 1] for i in bands],
+            scales=self.scales,
+            offsets=self.offsets,
         )
 
 
@@ -184,7 +188,7 @@ def prepare_aligned(catalog: Catalog, scene: Scene, *, workers: int | None = Non
         return write_aligned(
             location, aligned_dir(data_dir, scene.id, scene.version), scene, workers=workers
         )
-    except (RasterioError, OSError) as err:
+    except (RasterioError, RioTilerError, OSError) as err:
         log.warning("no aligned grid for scene %s: %s", scene.id, err)
         return False
 
@@ -198,11 +202,15 @@ def write_aligned(location: str, dst: Path, scene: Scene, *, workers: int | None
         if has_alpha_band(src):
             return False
         tags = src.tags()
+    indexes = scene.render.get("bidx")  # the bands its tiles are read with when none are asked
     with SceneReader(location, tms=tms) as reader:
         minzoom, maxzoom = reader.minzoom, reader.maxzoom
         west, south, east, north = reader.get_geographic_bounds(tms.rasterio_geographic_crs)
         center = tms.tile((west + east) / 2, (south + north) / 2, maxzoom)
-        sample = reader.tile(center.x, center.y, center.z)  # rio-tiler's metadata of every tile
+        # rio-tiler's metadata of every tile
+        sample = reader.tile(center.x, center.y, center.z, indexes=indexes)
+    if sample.nodata is not None and math.isnan(sample.nodata):
+        return False  # a NaN nodata does not survive the manifest's JSON: the COG answers
     zooms: dict[int, tuple[int, int, int, int]] = {}
     for z in range(minzoom, maxzoom + 1):
         tiles = list(tms.tiles(west, south, east, north, zooms=[z]))
@@ -215,6 +223,7 @@ def write_aligned(location: str, dst: Path, scene: Scene, *, workers: int | None
     grid = AlignedGrid(
         scene_id=scene.id,
         version=scene.version,
+        indexes=indexes,
         zooms=zooms,
         count=sample.count,
         dtype=str(sample.array.dtype),
@@ -314,7 +323,7 @@ def _render_row(
             if not reader.tile_exists(x, y, z):
                 outside.append(x)  # the tile route answers 404: its block stays empty
                 continue
-            image = reader.tile(x, y, z)
+            image = reader.tile(x, y, z, indexes=grid.indexes)
             columns = slice((x - minx) * TILE, (x - minx + 1) * TILE)
             data[:, :, columns] = image.array.data
             mask[:, columns] = np.where(image.mask > 0, 255, 0)

@@ -40,7 +40,7 @@ async def plain_tile(
         if not grid.answers(tms, z, x, y):
             return None
         try:
-            image = grid.tile(open_level(grid, z), tms, z, x, y, None)
+            image = grid.tile(open_level(grid, z), tms, z, x, y)
         except (RasterioError, OSError):
             return None  # the grid went away meanwhile: the route reads the COG
         content, _ = render_tile(image, output_format=FORMATS[fmt])

@@ -138,7 +138,7 @@ class SceneReader(Reader):
         if grid is not None and grid.answers(self.tms, tile_z, tile_x, tile_y, **read):
             try:
                 level = open_level(grid, tile_z)
-                return grid.tile(level, self.tms, tile_z, tile_x, tile_y, indexes)
+                return grid.tile(level, self.tms, tile_z, tile_x, tile_y)
             except (RasterioError, OSError):
                 pass  # the grid went away meanwhile (a newer version): the COG answers
         return super().tile(tile_x, tile_y, tile_z, **read)

@@ -33,7 +33,7 @@ TMS = morecantile.tms.get("WebMercatorQuad")
 SCENE = "tumangang-fast"
 
 
-def scene_raster(path: Path, *, seed: int) -> Path:
+def scene_raster(path: Path, *, seed: int, nodata: int | None = None) -> Path:
     """900 × 600 px at 1 m over Tumangang: smooth ground, sharp-edged 'wagons' and 'rails', noise."""
     rng = np.random.default_rng(seed)
     rows, cols = np.mgrid[0:600, 0:900]
@@ -46,7 +46,11 @@ def scene_raster(path: Path, *, seed: int) -> Path:
         )
     data[:, 300:304, :] = 40  # a track across the scene
     data += rng.normal(0, 3, data.shape)
-    profile = dict(driver="GTiff", dtype="uint8", count=3, width=900, height=600)
+    data = np.clip(data, 0, 255)
+    if nodata is not None:  # a corner of no data, and the value inside the image here and there
+        data[:, :150, :200] = nodata
+        data[0, 400:420, 500:520] = nodata
+    profile = dict(driver="GTiff", dtype="uint8", count=3, width=900, height=600, nodata=nodata)
     with rasterio.open(
         path,
         "w",
@@ -54,7 +58,7 @@ def scene_raster(path: Path, *, seed: int) -> Path:
         transform=from_origin(631_400.0, 4_698_900.0, 1.0, 1.0),
         **profile,
     ) as ds:
-        ds.write(np.clip(data, 0, 255).astype(np.uint8))
+        ds.write(data.astype(np.uint8))
     return path
 
 
@@ -70,8 +74,8 @@ def env(
     return settings
 
 
-def ingest(env: Settings, tmp_path: Path, *, seed: int) -> Scene:
-    src = scene_raster(tmp_path / f"in-{seed}.tif", seed=seed)
+def ingest(env: Settings, tmp_path: Path, *, seed: int, nodata: int | None = None) -> Scene:
+    src = scene_raster(tmp_path / f"in-{seed}.tif", seed=seed, nodata=nodata)
     r = runner.invoke(
         app,
         ["ingest", str(src), "--id", SCENE, "--site", "tumangang", "--source", "test"]
@@ -140,6 +144,19 @@ def test_png_tiles_are_titilers_pixels_at_every_zoom(
         np.testing.assert_array_equal(pixels(r.content), pixels(titiler_tile(cog, z, x, y, "png")))
 
 
+def test_nodata_scene_tiles_are_titilers_pixels(
+    env: Settings, tmp_path: Path, fast_client: TestClient
+) -> None:
+    scene = ingest(env, tmp_path, seed=9, nodata=0)
+    cog = cog_of(env, scene)
+    for z, x, y in grid_tiles(env, scene):
+        for query, read in (("", {}), ("?bidx=1", {"indexes": [1]})):
+            r = fast_client.get(url(z, x, y, "png") + query)
+            assert r.status_code == 200
+            expected = titiler_tile(cog, z, x, y, "png", **read)
+            np.testing.assert_array_equal(pixels(r.content), pixels(expected), err_msg=query)
+
+
 def test_jpeg_tiles_decode_to_titilers_pixels(
     env: Settings, tmp_path: Path, fast_client: TestClient
 ) -> None:
@@ -171,7 +188,8 @@ def test_tile_route_reads_the_grid_and_what_it_cannot_answer_from_the_cog(
     z, x, y = max(grid_tiles(env, scene))  # a tile of the native zoom
     mark_block(env, scene, z, x, y)
     assert (pixels(fast_client.get(url(z, x, y, "png")).content)[..., :3] == 7).all()
-    assert (pixels(fast_client.get(url(z, x, y, "png") + "?bidx=2").content)[..., 0] == 7).all()
+    every_band = fast_client.get(url(z, x, y, "png") + "?bidx=1&bidx=2&bidx=3")
+    assert (pixels(every_band.content)[..., :3] == 7).all()
     # Reads the grid does not hold are rio-tiler's on the COG, as TiTiler makes them.
     cog = cog_of(env, scene)
     for query, read in (
@@ -180,6 +198,8 @@ def test_tile_route_reads_the_grid_and_what_it_cannot_answer_from_the_cog(
         ("reproject=bilinear", {"reproject_method": "bilinear"}),
         ("buffer=2", {"buffer": 2}),
         ("expression=b1*0.5", {"expression": "b1*0.5"}),
+        ("bidx=2", {"indexes": [2]}),  # not always band 2 of the three-band read
+        ("bidx=3&bidx=2&bidx=1", {"indexes": [3, 2, 1]}),
     ):
         r = fast_client.get(url(z, x, y, "png") + "?" + query)
         assert r.status_code == 200, (query, r.text)
