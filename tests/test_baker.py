@@ -96,7 +96,12 @@ def test_serve_answers_at_once_and_bakes_behind(settings: Settings, tmp_path: Pa
         for scene in scenes:
             r = httpx.get(base + TILE.format(id=scene.id))
             assert (r.status_code, r.headers["x-tumen-source"]) == (200, "baked")
-            assert archive_path(settings.data_dir, scene.id).is_file()
+            if settings.storage_url:  # the archive went to S3, under the key the catalog names
+                stored = Catalog(settings.database, settings.data_dir).get(scene.id).archive
+                assert stored and stored.startswith(f"{settings.storage_url}/baked/{scene.id}/")
+                assert not archive_path(settings.data_dir, scene.id).exists()
+            else:
+                assert archive_path(settings.data_dir, scene.id).is_file()
         assert not list(settings.baked_dir.glob("*.partial"))
         wait_for(lambda: proc.poll() is None and not children(proc.pid), 10, "the baker to end")
         text = log.read_text()

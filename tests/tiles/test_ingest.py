@@ -63,7 +63,7 @@ def test_ingest_converts_to_cog_and_registers(env: Settings, tmp_path: Path) -> 
     assert scene.crs == "EPSG:32652" and scene.gsd == 2.0
     assert scene.provider == "Planet Labs PBC" and not scene.synthetic
     assert scene.datetime.isoformat() == "2023-10-06T11:00:00+09:00"
-    cog = Catalog(env.database, env.data_dir).local_path(scene)
+    cog = Catalog(env.database, env.data_dir).location(scene)  # a file, or /vsis3/ with S3
     valid, errors, _ = cog_validate(str(cog))
     assert valid, errors
     with rasterio.open(src) as a, rasterio.open(cog) as b:
@@ -166,7 +166,7 @@ def test_16_bit_4_band_gets_rgb_and_rescale_defaults_and_tiles_match(
     with TestClient(create_app(env)) as client:
         got = client.get(f"/scenes/{scene.id}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}.png")
     assert got.status_code == 200
-    with SceneReader(str(catalog.local_path(scene))) as reader:
+    with SceneReader(catalog.location(scene)) as reader:
         image = reader.tile(t.x, t.y, t.z, indexes=[3, 2, 1])
     want, _ = render_image(
         image, output_format=ImageType.png, rescale=[tuple(x) for x in scene.render["rescale"]]
@@ -239,6 +239,6 @@ def test_jpeg2000_is_ingested_too(env: Settings, tmp_path: Path) -> None:
     r = ingest(str(src), "--source", "x", "--datetime", "2023-10-06T11:00:00+09:00", "--no-bake")
     assert r.exit_code == 0, r.output
     scene = Catalog(env.database, env.data_dir).list()[0]
-    with rasterio.open(Catalog(env.database, env.data_dir).local_path(scene)) as cog:
+    with rasterio.open(Catalog(env.database, env.data_dir).location(scene)) as cog:
         assert cog.driver == "GTiff"
         np.testing.assert_array_equal(cog.read(), data)

@@ -122,7 +122,10 @@ def test_copy_downloads_and_converts(env: Settings, range_server: str) -> None:
     )
     assert r.exit_code == 0, r.output
     scene = Catalog(env.database, env.data_dir).get("copied")
-    assert scene.path == "scenes/copied.tif" and (env.scenes_dir / "copied.tif").is_file()
+    if env.storage_url:  # copied into S3, under its immutable key
+        assert scene.path == f"{env.storage_url}/scenes/copied/{scene.version}/copied.tif"
+    else:
+        assert scene.path == "scenes/copied.tif" and (env.scenes_dir / "copied.tif").is_file()
 
 
 def test_server_without_range_is_refused_and_catalog_unchanged(
