@@ -24,7 +24,7 @@ from tests.engines.seaweed import SeaweedServer
 from tiles.bake import archive_path, bake_scene
 from tiles.catalog import Catalog
 from tiles.errors import StorageUnavailable
-from tiles.storage import S3Storage, open_storage, split_s3
+from tiles.storage import S3Objects, S3Storage, open_storage, split_s3
 from tumen.app import create_app
 from tumen.cli import app as cli
 from tumen.settings import Settings
@@ -304,6 +304,17 @@ def test_s3_lost_during_requests_is_503_with_retry_after(
             assert r.status_code == 503, (path, r.status_code, r.text[:200])
             assert r.headers["retry-after"].isdigit(), path
             assert "detail" in r.json()
+
+
+def test_a_missing_bucket_or_refused_key_is_named_at_start(seaweed: SeaweedServer) -> None:
+    env = seaweed.env()
+    with pytest.raises(StorageUnavailable, match="bucket 'nosuchbucket' does not exist"):
+        S3Storage("s3://nosuchbucket/x", S3Objects(env)).check()
+    with pytest.raises(StorageUnavailable, match="refused the credentials"):
+        S3Storage(
+            f"s3://{seaweed.bucket}/x", S3Objects(env | {"AWS_SECRET_ACCESS_KEY": "no"})
+        ).check()
+    S3Storage(f"s3://{seaweed.bucket}/x", S3Objects(env)).check()
 
 
 def test_s3_out_of_reach_at_start_is_one_line_and_a_failed_exit(
