@@ -289,11 +289,11 @@ def measure(
 
 def print_header() -> None:
     print(
-        f"| {'backend':<13} | {'load':<12} | n | {'rps':>8} | {'p50 ms':>7} | {'p99 ms':>8} "
+        f"| {'backend':<14} | {'load':<12} | n | {'rps':>8} | {'p50 ms':>7} | {'p99 ms':>8} "
         f"| errors | S3 GET/req | PG conns |"
     )
     print(
-        f"|{'-' * 15}|{'-' * 14}|---|{'-' * 10}|{'-' * 9}|{'-' * 10}|--------|------------|----------|"
+        f"|{'-' * 16}|{'-' * 14}|---|{'-' * 10}|{'-' * 9}|{'-' * 10}|--------|------------|----------|"
     )
 
 
@@ -301,7 +301,7 @@ def print_row(r: Row) -> None:
     s3 = f"{r.s3_gets_per_request:.2f}" if r.s3_gets_per_request is not None else "–"
     pg = str(r.pg_connections_peak) if r.pg_connections_peak is not None else "–"
     print(
-        f"| {r.backend:<13} | {r.load:<12} | {r.instances} | {r.rps:>8.1f} | {r.p50_ms:>7.2f} "
+        f"| {r.backend:<14} | {r.load:<12} | {r.instances} | {r.rps:>8.1f} | {r.p50_ms:>7.2f} "
         f"| {r.p99_ms:>8.2f} | {r.errors:>6} | {s3:>10} | {pg:>8} |",
         flush=True,
     )
