@@ -10,7 +10,7 @@ from rasterio.errors import RasterioError
 
 from tiles.catalog_db import CatalogDB, open_catalog_db
 from tiles.errors import NoSceneAtTime, SceneNotFound
-from tiles.remote import is_remote
+from tiles.remote import is_remote, is_url
 from tiles.site_registry import SiteRegistry
 from tiles.sites import ID_PATTERN
 from tiles.storage import gdal_path
@@ -125,7 +125,8 @@ class Catalog:
         For what handles the file itself (re-ingest, removal); to read pixels use ``location``.
         """
         if is_remote(scene.path):
-            raise ValueError(f"scene '{scene.id}' is read from {scene.path}, not from a file")
+            kind = "a linked remote COG" if is_url(scene.path) else "an object in S3"
+            raise ValueError(f"scene '{scene.id}' is {kind} ({scene.path}), not a file")
         path = Path(scene.path)
         return path if path.is_absolute() else self.data_dir / path
 
