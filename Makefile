@@ -52,8 +52,7 @@ serve: setup
 
 # The tests whose fixtures make an app or a store: run once more on PostgreSQL/PostGIS and S3 (a
 # throw-away cluster and SeaweedFS, both made and removed by the fixtures), with the instances suite.
-BACKEND_TESTS := tests/overlays tests/tiles tests/e2e tests/publish tests/test_analysis_api.py \
-	tests/test_feed.py tests/test_error_statuses.py tests/multi tests/engines/test_s3_storage.py
+BACKEND_TESTS := tests/overlays tests/engines tests/multi tests/test_feed.py
 
 test: setup system interop-setup
 	$(BIN)/ruff check .
