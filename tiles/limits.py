@@ -39,6 +39,48 @@ def _pixel_count(name: str, text: str, max_px: int) -> None:
         raise BadRequestParameter(f"{name}: must be between 1 and {max_px} pixels")
 
 
+def _floats(text: str) -> list[float] | None:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        return None
+
+
+def _histogram(bins: str | None, value_range: str | None) -> None:
+    """numpy.histogram raises ValueError (a 500) on a reversed range or unsorted edges."""
+    if bins is not None:
+        edges = _floats(bins)
+        if edges is None:
+            raise BadRequestParameter(
+                f"histogram_bins: '{bins}' is neither a bin count nor comma-separated edges"
+            )
+        if len(edges) == 1:
+            if not edges[0].is_integer() or not 1 <= edges[0] <= MAX_HISTOGRAM_BINS:
+                raise BadRequestParameter(
+                    f"histogram_bins: must be between 1 and {MAX_HISTOGRAM_BINS}"
+                )
+        elif len(edges) > MAX_HISTOGRAM_BINS + 1:
+            raise BadRequestParameter(f"histogram_bins: at most {MAX_HISTOGRAM_BINS + 1} edges")
+        elif not all(math.isfinite(e) for e in edges) or any(
+            a >= b for a, b in zip(edges, edges[1:], strict=False)
+        ):
+            raise BadRequestParameter(
+                f"histogram_bins: edges must be finite and increasing, got '{bins}'"
+            )
+    if value_range is not None:
+        bounds = _floats(value_range)
+        if (
+            bounds is None
+            or len(bounds) != 2
+            or not all(math.isfinite(b) for b in bounds)
+            or bounds[0] > bounds[1]
+        ):
+            raise BadRequestParameter(
+                "histogram_range: must be two finite numbers, min,max with min <= max, "
+                f"got '{value_range}'"
+            )
+
+
 def query_limits(max_px: int) -> Callable[[Request], Any]:
     """A router dependency that checks the query parameters rio-tiler cannot take at any value."""
 
@@ -64,18 +106,7 @@ def query_limits(max_px: int) -> Callable[[Request], Any]:
                 continue
             if not 0 <= value <= 100:
                 raise BadRequestParameter(f"p: percentile {text} is not between 0 and 100")
-        bins = q.get("histogram_bins")
-        if bins is not None and "," not in bins:
-            try:
-                count = int(bins)
-            except ValueError:
-                raise BadRequestParameter(
-                    f"histogram_bins: '{bins}' is neither a bin count nor comma-separated edges"
-                ) from None
-            if not 1 <= count <= MAX_HISTOGRAM_BINS:
-                raise BadRequestParameter(
-                    f"histogram_bins: must be between 1 and {MAX_HISTOGRAM_BINS}"
-                )
+        _histogram(q.get("histogram_bins"), q.get("histogram_range"))
         if q.get("algorithm_params"):
             try:
                 params = json.loads(q["algorithm_params"])

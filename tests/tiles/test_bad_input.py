@@ -270,6 +270,12 @@ def test_render_parameters_out_of_range_are_400_naming_them(client: TestClient) 
         (f"/scenes/border-a/{TILE}?colormap=[[1,2,3]]", "colormap: not a colormap"),
         ("/scenes/border-a/preview.png?height=99999999999", "height: must be between 1 and"),
         (f"{stats}?histogram_bins=0", "histogram_bins: must be between 1 and 10000"),
+        (f"{stats}?histogram_bins=5,3,9", "histogram_bins: edges must be finite and increasing"),
+        (f"{stats}?histogram_bins=1,nan", "histogram_bins: edges must be finite and increasing"),
+        (f"{stats}?histogram_bins=1,x", "histogram_bins: '1,x' is neither a bin count nor"),
+        (f"{stats}?histogram_range=3.9e16,-10816", "histogram_range: must be two finite numbers"),
+        (f"{stats}?histogram_range=1,inf", "histogram_range: must be two finite numbers"),
+        (f"{stats}?histogram_range=1", "histogram_range: must be two finite numbers"),
         (f"{stats}?p=150", "p: percentile 150 is not between 0 and 100"),
         ("/scenes/border-a/preview.png?dst_crs=[[1,2,3]]", "dst_crs: '[[1,2,3]]' is not a CRS"),
         (
