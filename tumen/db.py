@@ -184,6 +184,9 @@ def open_backend(settings: Settings) -> Backend:
         timeout=settings.db_pool_timeout_s,
         kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
         name="tumen",
+        # A connection the server dropped (a restart, a failover, an idle timeout) is found when
+        # handed out and replaced by a fresh one: the request goes on instead of failing.
+        check=ConnectionPool.check_connection,
         open=False,
     )
     try:
