@@ -4,7 +4,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +218,44 @@ class SQLiteStore:
                 "SELECT seq, feature_id, action, actor, at, version, before, after "
                 f"FROM observation_history {clause} ORDER BY seq DESC LIMIT ?",
                 [*params, limit],
+            ).fetchall()
+        return [self._change(r) for r in rows]
+
+    def rows(self) -> list[Row]:
+        """Every sighting as stored, in the order written: what ``tumen db import`` copies as is."""
+        with self._read() as db:
+            found = db.execute(
+                "SELECT id, site, scene_id, kind, status, method, track_id, review, t0, t1, "
+                "version, geometry, properties FROM observations ORDER BY rowid"
+            ).fetchall()
+        rows = []
+        for fid, site, scene, kind, status, method, track, review, t0, t1, v, geom, props in found:
+            properties = json.loads(props)
+            rows.append(
+                Row(
+                    id=fid,
+                    site=site,
+                    scene_id=scene,
+                    kind=kind,
+                    status=status,
+                    method=method,
+                    track_id=track,
+                    review=review or properties.get("review") or initial_review(method),
+                    observed_at=datetime.fromtimestamp(t0, UTC),
+                    observed_until=datetime.fromtimestamp(t1, UTC),
+                    version=v,
+                    geometry=json.loads(geom),
+                    properties=properties,
+                )
+            )
+        return rows
+
+    def every_change(self) -> list[Change]:
+        """Every history line of every sighting (deleted ones too), oldest first."""
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT seq, feature_id, action, actor, at, version, before, after "
+                "FROM observation_history ORDER BY seq"
             ).fetchall()
         return [self._change(r) for r in rows]
 

@@ -8,7 +8,7 @@ import rasterio
 from pydantic import AwareDatetime, BaseModel, Field
 from rasterio.errors import RasterioError
 
-from tiles.catalog_db import CatalogDB, open_catalog_db
+from tiles.catalog_db import CatalogDB, SceneRow, open_catalog_db
 from tiles.errors import NoSceneAtTime, SceneNotFound
 from tiles.remote import is_remote, is_url
 from tiles.site_registry import SiteRegistry
@@ -73,6 +73,17 @@ class Scene(BaseModel):
         return self.tile_format is not None and self.baked_version == self.version
 
 
+def scene_row(scene: Scene, record: str | None = None) -> SceneRow:
+    """What the database keeps of a scene; ``record``: its JSON as already stored (else dumped)."""
+    return SceneRow(
+        scene.id,
+        scene.datetime.isoformat(),
+        scene.datetime.timestamp(),
+        record if record is not None else scene.model_dump_json(),
+        scene.sites,
+    )
+
+
 class Catalog:
     """Scenes and sites, in the data dir's SQLite file or in PostgreSQL (``tiles.catalog_db``).
 
@@ -132,13 +143,7 @@ class Catalog:
 
     def add(self, scene: Scene) -> Scene:
         """Register a scene, replacing one with the same id, in one transaction."""
-        self.db.put_scene(
-            scene.id,
-            scene.datetime.isoformat(),
-            scene.datetime.timestamp(),
-            scene.model_dump_json(),
-            scene.sites,
-        )
+        self.db.put_scene(*scene_row(scene))
         return scene
 
     def mark_baked(

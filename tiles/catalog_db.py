@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psycopg
 from psycopg_pool import PoolTimeout
@@ -36,6 +36,17 @@ BOUND_S = 2.0  # the stated bound: a change on one instance is seen by every oth
 SEEDED = "sites_seeded_from"
 
 PgConnect = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
+IMPORT_BATCH = 500  # rows per statement batch of an import (and per step of its progress)
+
+
+class SceneRow(NamedTuple):
+    """A scene as its database keeps it: id, datetime, UTC seconds, JSON record, sites covered."""
+
+    id: str
+    when: str
+    epoch: float
+    record: str
+    sites: Sequence[str]
 
 
 class Revision(Protocol):
@@ -91,6 +102,10 @@ class CatalogDB(Protocol):
 
     def seed_sites(self, documents: Sequence[tuple[str, str]], source: str) -> None:
         """Add these (id, JSON) sites unless a seed was ever recorded; record ``source``."""
+        ...
+
+    def seeded_from(self) -> str | None:
+        """The sites file the sites were seeded from (None: never seeded, it would be)."""
         ...
 
     def site_documents(self) -> list[tuple[str, str]]:
@@ -278,6 +293,12 @@ class SQLiteCatalogDB:
                 return
             db.executemany("INSERT OR IGNORE INTO sites (id, document) VALUES (?, ?)", documents)
             db.execute("INSERT INTO catalog_meta (key, value) VALUES (?, ?)", (SEEDED, source))
+
+    def seeded_from(self) -> str | None:
+        """The sites file recorded by ``seed_sites``."""
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM catalog_meta WHERE key = ?", (SEEDED,)).fetchone()
+        return row[0] if row else None
 
     def site_documents(self) -> list[tuple[str, str]]:
         """Every site, in the order added."""
@@ -540,6 +561,58 @@ class PostgresCatalogDB:
                 )
             conn.execute("INSERT INTO catalog_meta (key, value) VALUES (%s, %s)", (SEEDED, source))
 
+    def seeded_from(self) -> str | None:
+        """The sites file recorded by ``seed_sites``."""
+        rows = self._all("SELECT value FROM catalog_meta WHERE key = %s", (SEEDED,))
+        return rows[0][0] if rows else None
+
+    def import_catalog(
+        self,
+        sites: Sequence[tuple[str, str]],
+        scenes: Sequence[SceneRow],
+        seeded: str | None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[list[str], list[str]]:
+        """Add (id, JSON) sites in their order and scenes as they are, in one transaction.
+
+        For ``tumen db import``: ids the database already has are left alone and answered as
+        (site ids, scene ids). ``seeded``: the source's seed mark, copied so that the sites file
+        does not bring back sites removed there (a mark already here is kept).
+        """
+        tick = progress or (lambda n: None)
+        with self._tx() as conn:
+            known_sites = _known(conn, "sites", [sid for sid, _ in sites])
+            known_scenes = _known(conn, "scenes", [scene.id for scene in scenes])
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO sites (id, document) VALUES (%s, %s::json)",
+                    [(sid, doc) for sid, doc in sites if sid not in known_sites],
+                )
+                tick(len(sites))
+                for start in range(0, len(scenes), IMPORT_BATCH):
+                    batch = scenes[start : start + IMPORT_BATCH]
+                    new = [scene for scene in batch if scene.id not in known_scenes]
+                    cur.executemany(
+                        "INSERT INTO scenes (id, datetime, epoch, record) "
+                        "VALUES (%s, %s, %s, %s::json)",
+                        [(s.id, s.when, s.epoch, s.record) for s in new],
+                    )
+                    cur.executemany(
+                        "INSERT INTO scene_sites (scene_id, site_id) VALUES (%s, %s)",
+                        [(s.id, site) for s in new for site in s.sites],
+                    )
+                    tick(len(batch))
+            if seeded is not None:
+                conn.execute(
+                    "INSERT INTO catalog_meta (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (SEEDED, seeded),
+                )
+        return (
+            [sid for sid, _ in sites if sid in known_sites],
+            [scene.id for scene in scenes if scene.id in known_scenes],
+        )
+
     def site_documents(self) -> list[tuple[str, str]]:
         """Every site, in the order added."""
         return [
@@ -598,6 +671,12 @@ class PostgresCatalogDB:
 
     def close(self) -> None:
         """The pool (if any) is its owner's to close."""
+
+
+def _known(conn: psycopg.Connection[Any], table: str, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` are in ``table`` (sites or scenes)."""
+    rows = conn.execute(f"SELECT id FROM {table} WHERE id = ANY(%s)", (list(ids),))  # type: ignore[arg-type]
+    return {r[0] for r in rows}
 
 
 def redact(url: str) -> str:

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from tumen.cli.analyze import analyze
 from tumen.cli.bake import bake, export_tiles_cmd
 from tumen.cli.common import CommandRefused, ReportingGroup
-from tumen.cli.db import db_status, db_upgrade
+from tumen.cli.db import db_import, db_status, db_upgrade
 from tumen.cli.publish import figure, strip, timelapse
 from tumen.cli.report import report
 from tumen.cli.scenes import ingest, scenes_list, scenes_rm
@@ -80,6 +80,7 @@ app.command()(analyze)
 app.command()(watch)  # what is new: poll a STAC API (tumen/cli/watch.py)
 db_app.command("upgrade")(db_upgrade)  # PostgreSQL schema (tumen/cli/db.py)
 db_app.command("status")(db_status)
+db_app.command("import")(db_import)  # a one-machine tumen's SQLite file into PostgreSQL
 storage_app.command("migrate")(storage_migrate)  # object storage (tumen/cli/storage.py)
 
 
