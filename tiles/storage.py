@@ -21,10 +21,12 @@ import hashlib
 import mmap
 import os
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from tiles.errors import StorageUnavailable
@@ -33,6 +35,8 @@ S3_SCHEME = "s3://"
 VSIS3 = "/vsis3/"
 # The first bytes of an archive read at once: PMTiles writers keep header and root directory in them.
 HEAD_BYTES = 16_384
+# S3's limit of keys in one DeleteObjects request.
+DELETE_BATCH = 1000
 
 
 class RangeSource(Protocol):
@@ -275,10 +279,26 @@ class S3Objects:
 
     def call(self, what: str, method: str, **params: Any) -> Any:
         """One client call; its failures become StorageUnavailable or FileNotFoundError."""
+        with self.reported(what, method):
+            return getattr(self.client, method)(**params)
+
+    def pages(self, what: str, method: str, **params: Any) -> Iterator[Any]:
+        """Every page of a paginated call (boto3's paginator), failures reported as ``call`` does."""
+        pages = iter(self.client.get_paginator(method).paginate(**params))
+        while True:
+            with self.reported(what, method):
+                page = next(pages, None)
+            if page is None:
+                return
+            yield page
+
+    @contextmanager
+    def reported(self, what: str, method: str) -> Iterator[None]:
+        """Turn boto3's failures of ``method`` into StorageUnavailable, FileNotFoundError or EOFError."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(self.client, method)(**params)
+            yield
         except ClientError as err:
             error = err.response.get("Error", {})
             code = str(error.get("Code", ""))
@@ -379,6 +399,14 @@ class S3Range:
         """Nothing held: the client's connections are shared."""
 
 
+class StoredObject(NamedTuple):
+    """One object of a listing: its key (relative to the prefix), length, and when it was written."""
+
+    key: str
+    size: int
+    modified: datetime
+
+
 @dataclass
 class S3Storage:
     """A bucket and prefix (``s3://bucket/prefix``) of an S3-compatible server."""
@@ -393,7 +421,7 @@ class S3Storage:
 
     def location(self, key: str) -> str:
         """``s3://bucket/prefix/key``."""
-        return f"{S3_SCHEME}{self.bucket}/{self.prefix + '/' if self.prefix else ''}{key}"
+        return f"{S3_SCHEME}{self.bucket}/{self.base}{key}"
 
     def put(self, key: str, src: Path) -> str:
         """Upload ``src`` under ``key``."""
@@ -411,20 +439,45 @@ class S3Storage:
         """Ranged GETs of an object."""
         return self.objects.open_range(location)
 
+    @property
+    def base(self) -> str:
+        """What every key of this storage starts with in the bucket (the prefix and a slash)."""
+        return f"{self.prefix}/" if self.prefix else ""
+
     def keys(self, under: str = "") -> Iterator[str]:
         """Every key below ``under`` (relative to the prefix), for tests and tools."""
-        base = f"{self.prefix}/" if self.prefix else ""
-        token: str | None = None
-        while True:
-            params: dict[str, Any] = {"Bucket": self.bucket, "Prefix": base + under}
-            if token:
-                params["ContinuationToken"] = token
-            page = self.objects.call(self.url, "list_objects_v2", **params)
+        return (stored.key for stored in self.listing(under))
+
+    def listing(self, under: str = "") -> Iterator[StoredObject]:
+        """Every object below ``under`` (keys relative to the prefix), a page of 1000 at a time."""
+        params = {"Bucket": self.bucket, "Prefix": self.base + under}
+        for page in self.objects.pages(self.url, "list_objects_v2", **params):
             for item in page.get("Contents", []):
-                yield str(item["Key"])[len(base) :]
-            token = page.get("NextContinuationToken")
-            if not token:
-                return
+                yield StoredObject(
+                    str(item["Key"])[len(self.base) :], int(item["Size"]), item["LastModified"]
+                )
+
+    def delete_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """Remove up to 1000 keys in one request; what could not be removed, key → reason.
+
+        A request that fails as a whole fails every key of it, with the one reason.
+        """
+        if len(keys) > DELETE_BATCH:
+            raise ValueError(f"at most {DELETE_BATCH} keys per request, not {len(keys)}")
+        if not keys:
+            return {}
+        request = {"Objects": [{"Key": self.base + key} for key in keys], "Quiet": True}
+        try:
+            answer = self.objects.call(
+                self.url, "delete_objects", Bucket=self.bucket, Delete=request
+            )
+        except StorageUnavailable as err:
+            return dict.fromkeys(keys, str(err))
+        failed: dict[str, str] = {}
+        for error in answer.get("Errors", []):
+            key = str(error.get("Key", "")).removeprefix(self.base)
+            failed[key] = f"{error.get('Code', '')} {error.get('Message', '')}".strip()
+        return failed
 
     def check(self) -> None:
         """One HEAD of the bucket: reachable, the bucket exists, the credentials are accepted."""

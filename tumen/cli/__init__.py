@@ -12,6 +12,7 @@ from tumen.cli.analyze import analyze
 from tumen.cli.bake import bake, export_tiles_cmd
 from tumen.cli.common import CommandRefused, ReportingGroup
 from tumen.cli.db import db_import, db_status, db_upgrade
+from tumen.cli.prune import storage_prune
 from tumen.cli.publish import figure, strip, timelapse
 from tumen.cli.report import report
 from tumen.cli.scenes import ingest, scenes_list, scenes_rm
@@ -82,6 +83,7 @@ db_app.command("upgrade")(db_upgrade)  # PostgreSQL schema (tumen/cli/db.py)
 db_app.command("status")(db_status)
 db_app.command("import")(db_import)  # a one-machine tumen's SQLite file into PostgreSQL
 storage_app.command("migrate")(storage_migrate)  # object storage (tumen/cli/storage.py)
+storage_app.command("prune")(storage_prune)  # superseded keys (tumen/cli/prune.py)
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """What every command shares: the consoles, this run's settings, and the one error → exit-code rule."""
 
+import re
+from datetime import timedelta
 from typing import Any
 
 import typer
@@ -31,6 +33,8 @@ REPORTED_ERRORS: tuple[type[Exception], ...] = (
     DatabaseNotReady,  # TUMEN_DATABASE_URL unreachable or not migrated
 )
 EXIT_REFUSED = 2
+DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ReportingGroup(TyperGroup):
@@ -64,3 +68,11 @@ def storage_of(ctx: typer.Context) -> LocalStorage | S3Storage:
     """Where this run's COGs and archives go: TUMEN_STORAGE_URL's bucket, or the data dir."""
     settings = settings_of(ctx)
     return open_storage(settings.storage_url, settings.data_dir)
+
+
+def parse_duration(text: str, option: str) -> timedelta:
+    """'90s', '30m', '6h' or '1d' as a duration; anything else is refused naming ``option``."""
+    match = DURATION.match(text)
+    if match is None:
+        raise CommandRefused(f"{option}: '{text}' is not a duration such as 30m, 6h or 1d")
+    return timedelta(seconds=int(match.group(1)) * SECONDS[match.group(2).lower()])

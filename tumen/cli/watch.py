@@ -6,7 +6,6 @@ Each poll searches, for each site, the items over its bbox taken since the newes
 log says what arrived; the feeds (tumen/feed.py) then show the new scenes and their candidates.
 """
 
-import re
 import signal
 import threading
 import time
@@ -24,10 +23,16 @@ from tiles.catalog import Catalog, Scene
 from tiles.sites import Site
 from tumen.cli.analyze import analyze_new_scene
 from tumen.cli.bake import bake_scenes
-from tumen.cli.common import REPORTED_ERRORS, CommandRefused, catalog_of, console, err, settings_of
+from tumen.cli.common import (
+    REPORTED_ERRORS,
+    CommandRefused,
+    catalog_of,
+    console,
+    err,
+    parse_duration,
+    settings_of,
+)
 
-INTERVAL = re.compile(r"^\s*(\d+)\s*([smhd])\s*$", re.IGNORECASE)
-SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MIN_INTERVAL = timedelta(minutes=1)
 # A site with no scene yet: how far back the first poll looks, unless --since says.
 FIRST_LOOK_BACK = timedelta(days=30)
@@ -38,10 +43,7 @@ EXIT_POLL_FAILED = 1
 
 def parse_every(text: str) -> timedelta:
     """'30m', '6h', '1d' (or '90s') as a duration; under a minute is refused."""
-    match = INTERVAL.match(text)
-    if match is None:
-        raise CommandRefused(f"--every: '{text}' is not a duration such as 30m, 6h or 1d")
-    every = timedelta(seconds=int(match.group(1)) * SECONDS[match.group(2).lower()])
+    every = parse_duration(text, "--every")
     if every < MIN_INTERVAL:
         raise CommandRefused(
             f"--every: {text} is shorter than the minimum of 1 minute (a STAC API is not a stream)"
