@@ -176,8 +176,31 @@ def postgres_url(postgres: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", **backend_settings(request))
+def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The --backend's settings fields; a test that asks for it runs again in the backend pass."""
+    return backend_settings(request)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --backend other than sqlite: only the tests that reach the catalog, store or storage.
+
+    Those ask for the ``backend`` fixture (most through ``settings``) or are marked ``backend``
+    (module-scoped fixtures); the others ran in the SQLite pass and would only run the same again.
+    """
+    if backend_parts(config) == {"sqlite"}:
+        return
+    kept, dropped = [], []
+    for item in items:
+        uses = "backend" in getattr(item, "fixturenames", ()) or item.get_closest_marker("backend")
+        (kept if uses else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
+@pytest.fixture
+def settings(backend: dict[str, Any], tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", **backend)
 
 
 @pytest.fixture

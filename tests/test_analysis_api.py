@@ -17,7 +17,7 @@ from rasterio.transform import from_origin
 from shapely.geometry import LineString, box, shape
 from typer.testing import CliRunner
 
-from tests.conftest import backend_settings, register_file, write_cog
+from tests.conftest import register_file, write_cog
 from tiles.catalog import Scene
 from tiles.ingest import render_defaults
 from tiles.sites import load_sites
@@ -98,8 +98,8 @@ def write_scene(
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", api_key=KEY, **backend_settings(request))
+def settings(backend: dict[str, Any], tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", api_key=KEY, **backend)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 
 from overlays.models import ObservationIn
-from tests.conftest import backend_settings, register
+from tests.conftest import register
 from tiles.catalog import Scene
 from tumen.app import create_app
 from tumen.db import open_store
@@ -24,8 +24,8 @@ RUN_ACTOR = "tumen analyze"
 
 
 @pytest.fixture
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", api_key=API_KEY, **backend_settings(request))
+def settings(backend: dict[str, Any], tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", api_key=API_KEY, **backend)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from rasterio.io import MemoryFile
 from rio_tiler.io import Reader
 from typer.testing import CliRunner
 
-from tests.conftest import backend_settings, free_port, make_cog, register
+from tests.conftest import free_port, make_cog, register
 from tests.engines import seaweed as seaweed_engine
 from tests.engines.seaweed import SeaweedServer
 from tiles.bake import archive_path, bake_scene
@@ -44,20 +44,16 @@ def pixels(img: bytes) -> np.ndarray:
         return ds.read()
 
 
-def database_of(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The catalog's database of --backend: SQLite (none given), or PostgreSQL with postgres+s3."""
-    return {k: v for k, v in backend_settings(request).items() if k == "database_url"}
-
-
 @pytest.fixture
 def s3(
-    request: pytest.FixtureRequest,
+    backend: dict[str, Any],
     seaweed: SeaweedServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Settings:
     """Settings whose storage is a fresh prefix of the session's SeaweedFS."""
-    database = database_of(request)
+    # The catalog's database of --backend: SQLite (none given), or PostgreSQL with postgres+s3.
+    database = {k: v for k, v in backend.items() if k == "database_url"}
     url = seaweed.storage_url("s3test")
     monkeypatch.setenv("TUMEN_STORAGE_URL", url)  # for the commands the test runs
     return Settings(data_dir=tmp_path / "data", storage_url=url, **database)
@@ -217,12 +213,13 @@ def test_export_tiles_and_rm_work_on_objects_in_s3(s3: Settings, tmp_path: Path)
 
 
 def test_migrate_copies_a_local_data_dir_up_once(
-    request: pytest.FixtureRequest,
+    backend: dict[str, Any],
     seaweed: SeaweedServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    database = database_of(request)
+    # The catalog's database of --backend: SQLite (none given), or PostgreSQL with postgres+s3.
+    database = {k: v for k, v in backend.items() if k == "database_url"}
     monkeypatch.delenv("TUMEN_STORAGE_URL", raising=False)  # the local data dir's, to begin with
     local = Settings(data_dir=tmp_path / "data", **database)
     a = register(local, "border-a", "2022-11-04T10:24:00+09:00", seed=1)

@@ -17,6 +17,9 @@ from tests.conftest import make_cog
 from tests.multi.conftest import AUTH, ITEMS, Cluster
 from tests.overlays.conftest import sighting
 
+# Module-scoped fixtures read --backend themselves: run again in the backend pass.
+pytestmark = pytest.mark.backend
+
 TILE = "WebMercatorQuad/16/56550/24226.png"  # inside every scene of these tests (bridge)
 OTHER_TILES = [
     f"WebMercatorQuad/16/{56548 + dx}/{24225 + dy}.png" for dx in range(4) for dy in range(3)

@@ -25,6 +25,9 @@ from tumen.demo.episodes import DEMO_SCENES, SCENES_FILE, load_scenes, objects_f
 from tumen.demo.sightings import SIGHTINGS_FILE, demo_records
 from tumen.settings import Settings
 
+# Module-scoped fixtures read --backend themselves: run again in the backend pass.
+pytestmark = pytest.mark.backend
+
 
 @pytest.fixture(scope="module")
 def demo(
