@@ -17,6 +17,7 @@ or as boto3 names it (``AWS_ENDPOINT_URL=http://host:port``); ``s3_environment``
 the other, in this one place.
 """
 
+import functools
 import hashlib
 import mmap
 import os
@@ -242,6 +243,34 @@ def s3_environment(env: Mapping[str, str]) -> dict[str, str]:
     return added
 
 
+@functools.lru_cache(maxsize=8)
+def _client(
+    endpoint: str | None, region: str, key_id: str | None, secret: str | None, virtual: bool
+) -> Any:
+    """One boto3 client per server and credentials in a process.
+
+    Making one costs ~0.2 s of service-model loading; a client is thread-safe.
+    """
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=3,
+        read_timeout=20,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=64,
+        s3={"addressing_style": "virtual" if virtual else "path"},
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        config=config,
+    )
+
+
 class S3Objects:
     """Any ``s3://`` location, read and written through one boto3 client (thread-safe).
 
@@ -250,27 +279,15 @@ class S3Objects:
     """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        import boto3
-        from botocore.config import Config
-
         env = dict(os.environ if env is None else env)
         env |= s3_environment(env)
         self.endpoint = env.get("AWS_ENDPOINT_URL")
-        virtual = env.get("AWS_VIRTUAL_HOSTING", "TRUE").upper() not in ("FALSE", "NO", "0")
-        config = Config(
-            connect_timeout=3,
-            read_timeout=20,
-            retries={"max_attempts": 2, "mode": "standard"},
-            max_pool_connections=64,
-            s3={"addressing_style": "virtual" if virtual else "path"},
-        )
-        self.client: Any = boto3.session.Session().client(
-            "s3",
-            endpoint_url=self.endpoint,
-            region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
-            config=config,
+        self.client: Any = _client(
+            self.endpoint,
+            env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            env.get("AWS_ACCESS_KEY_ID"),
+            env.get("AWS_SECRET_ACCESS_KEY"),
+            env.get("AWS_VIRTUAL_HOSTING", "TRUE").upper() not in ("FALSE", "NO", "0"),
         )
 
     def where(self) -> str:

@@ -30,8 +30,8 @@ def rendered(path: str) -> np.ndarray:
 
 
 def expected_tile(settings: Settings, scene: Scene) -> np.ndarray:
-    path = Catalog(settings.database, settings.data_dir).local_path(scene)
-    with SceneReader(str(path)) as src:
+    # The scene's COG as every reader opens it: a file, or /vsis3/ with --backend …s3.
+    with SceneReader(Catalog(settings.database, settings.data_dir).location(scene)) as src:
         return src.tile(TILE.x, TILE.y, TILE.z).data
 
 
