@@ -185,13 +185,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """With --backend other than sqlite: only the tests that reach the catalog, store or storage.
 
     Those ask for the ``backend`` fixture (most through ``settings``) or are marked ``backend``
-    (module-scoped fixtures); the others ran in the SQLite pass and would only run the same again.
+    (module-scoped fixtures); the others ran in the SQLite pass and would only run the same again,
+    as would those marked ``above_storage`` (HTTP details, map clients, load: ~5 min).
     """
     if backend_parts(config) == {"sqlite"}:
         return
     kept, dropped = [], []
     for item in items:
         uses = "backend" in getattr(item, "fixturenames", ()) or item.get_closest_marker("backend")
+        if item.get_closest_marker("above_storage"):
+            uses = False
         (kept if uses else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -2,7 +2,11 @@
 
 import xml.etree.ElementTree as ET
 
+import pytest
 from fastapi.testclient import TestClient
+
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
 
 PUBLIC = "https://maps.example.org/tumen"
 PROXY = {

@@ -1,6 +1,11 @@
 """tumen's uvicorn protocol respells one header name in the response head, and touches nothing else."""
 
+import pytest
+
 from tumen.http_protocol import _CanonicalLocation
+
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
 
 
 class Recorder:

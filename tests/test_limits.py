@@ -14,6 +14,9 @@ from tumen.app import create_app
 from tumen.limits import count_positions
 from tumen.settings import Settings
 
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
+
 ITEMS = "/api/collections/observations/items"
 
 

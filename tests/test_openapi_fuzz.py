@@ -135,6 +135,7 @@ def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
 
 
 @schema.parametrize()
+@pytest.mark.above_storage  # ~2.5 min; the stateful run below reaches the store in every pass
 def test_every_operation_answers_as_documented(case: schemathesis.Case) -> None:
     case.call_and_validate()
 

@@ -1,6 +1,10 @@
 """The API key is an OpenAPI security scheme: clients (Swagger UI, generators) know which calls need it."""
 
+import pytest
 from fastapi.testclient import TestClient
+
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
 
 
 def test_every_write_and_only_writes_declare_the_api_key(client: TestClient) -> None:

@@ -5,8 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import BORDER_ORIGIN, register
 from tumen.settings import Settings
+
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
 
 SOAK = Path(__file__).resolve().parent.parent / "bench" / "soak.py"
 

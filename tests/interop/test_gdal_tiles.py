@@ -13,6 +13,9 @@ from tests.interop.test_qgis_tiles import TILE, expected_tile, tile_extent
 from tiles.catalog import Scene
 from tumen.settings import Settings
 
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
+
 
 @pytest.fixture(autouse=True)
 def wms_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,9 @@ from tests.overlays.conftest import AUTH, KEY, sighting
 from tiles.catalog import Scene
 from tumen.settings import Settings
 
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
+
 WMTS = (
     "contextualWMSLegend=0&crs=EPSG:3857&dpiMode=7&format=image/png&layers=bridge"
     "&styles=default&tileMatrixSet=WebMercatorQuad&url={url}/wmts/WMTSCapabilities.xml"

@@ -15,6 +15,9 @@ from tiles.catalog import Catalog, Scene
 from tiles.reader import SceneReader
 from tumen.settings import Settings
 
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
+
 # One z16 tile over the bridge, fully inside the test scenes.
 TILE = morecantile.tms.get("WebMercatorQuad").tile(130.641056, 42.415167, 16)
 

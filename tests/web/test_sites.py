@@ -2,10 +2,15 @@
 
 from urllib.parse import parse_qs
 
+import pytest
+
 from tests.conftest import LiveServer
 from tests.test_sites_cli import add_vostochny, tumen
 from tests.web.conftest import Watched
 from tumen.settings import Settings
+
+# HTTP, a client or load, the same on every backend: run in the SQLite pass only.
+pytestmark = pytest.mark.above_storage
 
 
 def picker(watched: Watched) -> dict[str, str]:
