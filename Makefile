@@ -54,10 +54,10 @@ test: setup system interop-setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 	# Once more on PostgreSQL/PostGIS and S3 (a throw-away cluster and SeaweedFS, made and removed
 	# by the fixtures): every test that reaches the catalog, store or storage (tests/conftest.py).
-	$(BIN)/pytest --backend=postgres+s3
+	$(BIN)/pytest --backend=postgres+s3 --durations=15
 
 lint:
 	$(BIN)/ruff check .
