@@ -44,21 +44,6 @@ def pixels(img: bytes) -> np.ndarray:
         return ds.read()
 
 
-@pytest.fixture
-def s3(
-    backend: dict[str, Any],
-    seaweed: SeaweedServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
-    """Settings whose storage is a fresh prefix of the session's SeaweedFS."""
-    # The catalog's database of --backend: SQLite (none given), or PostgreSQL with postgres+s3.
-    database = {k: v for k, v in backend.items() if k == "database_url"}
-    url = seaweed.storage_url("s3test")
-    monkeypatch.setenv("TUMEN_STORAGE_URL", url)  # for the commands the test runs
-    return Settings(data_dir=tmp_path / "data", storage_url=url, **database)
-
-
 def storage_of(settings: Settings) -> S3Storage:
     storage = open_storage(settings.storage_url, settings.data_dir)
     assert isinstance(storage, S3Storage)

@@ -24,20 +24,6 @@ BRIDGE = (130.6395, 42.4243)  # inside the border test scenes
 NATIVE = 14  # the 5 m test scenes' native zoom (where baking starts)
 
 
-@pytest.fixture
-def s3(
-    backend: dict[str, Any],
-    seaweed: SeaweedServer,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Settings:
-    """Settings whose storage is a fresh prefix of the session's SeaweedFS."""
-    database = {k: v for k, v in backend.items() if k == "database_url"}
-    url = seaweed.storage_url("prune")
-    monkeypatch.setenv("TUMEN_STORAGE_URL", url)
-    return Settings(data_dir=tmp_path / "data", storage_url=url, **database)
-
-
 def storage_of(settings: Settings) -> S3Storage:
     storage = open_storage(settings.storage_url, settings.data_dir)
     assert isinstance(storage, S3Storage)
