@@ -421,22 +421,24 @@ class PostgresStore:
             new_rows = [r for r in rows if r.id not in known]
             new_lines = [c for c in history if c.feature_id not in known]
             with conn.cursor() as cur:
-                for start in range(0, len(rows), IMPORT_BATCH):
-                    batch = rows[start : start + IMPORT_BATCH]
+                for start in range(0, len(new_rows), IMPORT_BATCH):
+                    batch = new_rows[start : start + IMPORT_BATCH]
                     cur.executemany(
                         f"INSERT INTO observations (id, {COLUMNS}) VALUES (%s, {VALUES})",
-                        [(r.id, *_values(r)) for r in batch if r.id not in known],
+                        [(r.id, *_values(r)) for r in batch],
                     )
                     tick(len(batch))
-                for start in range(0, len(history), IMPORT_BATCH):
-                    lines = history[start : start + IMPORT_BATCH]
+                tick(len(rows) - len(new_rows))
+                for start in range(0, len(new_lines), IMPORT_BATCH):
+                    lines = new_lines[start : start + IMPORT_BATCH]
                     cur.executemany(
                         "INSERT INTO observation_history "
                         "(feature_id, action, actor, at, version, site, before, after) "
                         "VALUES (%s, %s, %s, %s::timestamptz, %s, %s, %s, %s)",
-                        [_line(c) for c in lines if c.feature_id not in known],
+                        [_line(c) for c in lines],
                     )
                     tick(len(lines))
+                tick(len(history) - len(new_lines))
         return RowsImported(len(new_rows), len(new_lines), [i for i in ids if i in known])
 
 

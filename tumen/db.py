@@ -46,7 +46,8 @@ class DatabaseNotReady(Exception):
     """
 
 
-def _connect(url: str) -> psycopg.Connection[Any]:
+def connect_once(url: str) -> psycopg.Connection[Any]:
+    """One autocommit connection; DatabaseNotReady, in one line, when it cannot be made."""
     try:
         return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
     except psycopg.Error as err:
@@ -70,7 +71,7 @@ def upgrade(url: str) -> list[str]:
     Concurrent upgrades (several instances started at once) wait for each other.
     """
     applied: list[str] = []
-    with _connect(url) as conn:
+    with connect_once(url) as conn:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
             conn.execute(
@@ -103,7 +104,7 @@ def upgrade(url: str) -> list[str]:
 
 def pending_steps(url: str) -> list[str]:
     """The steps ``upgrade`` would apply ('catalog 1', …); DatabaseNotReady if unreachable."""
-    with _connect(url) as conn:
+    with connect_once(url) as conn:
         versions = _versions(conn)
     return [
         f"{component} {n}"
@@ -193,7 +194,7 @@ def open_backend(settings: Settings) -> Backend:
         pool.open(wait=True, timeout=CONNECT_TIMEOUT_S + 1)
     except psycopg.Error as err:
         pool.close()
-        _connect(url).close()  # the reason, in one line
+        connect_once(url).close()  # the reason, in one line
         raise DatabaseNotReady(f"cannot open connections to {redact(url)}") from err
     connect = PooledConnect(pool)
     return Backend(PostgresCatalogDB(url, connect), PostgresStore(connect), pool)

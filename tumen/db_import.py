@@ -20,10 +20,10 @@ from overlays.records import Row
 from overlays.sqlite_store import SQLiteStore
 from overlays.store import Change
 from tiles.catalog import Scene, scene_row
-from tiles.catalog_db import PgConnect, PostgresCatalogDB, SceneRow, SQLiteCatalogDB, redact
+from tiles.catalog_db import PgConnect, PostgresCatalogDB, SceneRow, SQLiteCatalogDB
 from tiles.remote import is_remote
 from tiles.site_registry import counted
-from tumen.db import CONNECT_TIMEOUT_S, DatabaseNotReady
+from tumen.db import connect_once
 
 
 class ImportRefused(Exception):
@@ -82,13 +82,7 @@ def _one_transaction(url: str) -> Iterator[PgConnect]:
     The catalog's and the store's own transactions become savepoints of it: both sides are
     committed together, or neither is.
     """
-    try:
-        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-    except psycopg.OperationalError as err:
-        reason = " ".join(str(err).split())
-        raise DatabaseNotReady(
-            f"cannot connect to TUMEN_DATABASE_URL {redact(url)}: {reason}"
-        ) from err
+    conn = connect_once(url)
     with conn, conn.transaction():
 
         @contextmanager
