@@ -11,6 +11,7 @@ within the stated bound.
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,28 @@ def two(tmp_path: Path, postgres_url: str) -> Iterator[tuple[LiveServer, LiveSer
         yield a, b
 
 
+@contextmanager
+def a_request_waiting_on_a_lock(server: LiveServer, url: str) -> Iterator[list[httpx.Response]]:
+    """An items request held inside the database: another client locks the sightings table.
+
+    Yields once the request waits on the lock, with the list its answer goes into; on leaving, the
+    lock goes and the request is waited for.
+    """
+    with psycopg.connect(url) as blocker:
+        blocker.execute("LOCK TABLE observations IN ACCESS EXCLUSIVE MODE")
+        answers: list[httpx.Response] = []
+        waiting = threading.Thread(
+            target=lambda: answers.append(httpx.get(server.url + ITEMS, timeout=30))
+        )
+        waiting.start()
+        _seen_within(lambda: waits_on_a_lock(url), 20)
+        try:
+            yield answers
+        finally:
+            blocker.rollback()
+    waiting.join(timeout=30)
+
+
 def test_a_pool_without_a_free_connection_answers_503_at_once(
     tmp_path: Path, postgres_url: str
 ) -> None:
@@ -76,19 +99,10 @@ def test_a_pool_without_a_free_connection_answers_503_at_once(
     with LiveServer(settings) as server:
         assert httpx.get(server.url + ITEMS).status_code == 200  # sites read and kept
         # Another client holds the sightings table: the one pooled connection waits on it.
-        with psycopg.connect(postgres_url) as blocker:
-            blocker.execute("LOCK TABLE observations IN ACCESS EXCLUSIVE MODE")
-            held: list[httpx.Response] = []
-            waiting = threading.Thread(
-                target=lambda: held.append(httpx.get(server.url + ITEMS, timeout=30))
-            )
-            waiting.start()
-            _seen_within(lambda: waits_on_a_lock(postgres_url), 20)  # holding the only connection
+        with a_request_waiting_on_a_lock(server, postgres_url) as held:
             started = time.monotonic()
             r = httpx.get(server.url + ITEMS, timeout=30)
             took = time.monotonic() - started
-            blocker.rollback()  # the lock goes: the waiting request completes
-        waiting.join(timeout=30)
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"] == "1"
     assert "no free database connection" in r.json()["detail"]
@@ -121,14 +135,7 @@ def test_a_connection_lost_during_a_request_is_503_with_retry_after(
 ) -> None:
     with LiveServer(on_pg(tmp_path, postgres_url)) as server:
         assert httpx.get(server.url + ITEMS).status_code == 200
-        with psycopg.connect(postgres_url) as blocker:
-            blocker.execute("LOCK TABLE observations IN ACCESS EXCLUSIVE MODE")
-            answers: list[httpx.Response] = []
-            waiting = threading.Thread(
-                target=lambda: answers.append(httpx.get(server.url + ITEMS, timeout=30))
-            )
-            waiting.start()
-            _seen_within(lambda: waits_on_a_lock(postgres_url), 20)
+        with a_request_waiting_on_a_lock(server, postgres_url) as answers:
             # The server drops the connection the request is using, mid-query.
             killed = sql(
                 postgres_url,
@@ -136,8 +143,6 @@ def test_a_connection_lost_during_a_request_is_503_with_retry_after(
                 "WHERE datname = current_database() AND wait_event_type = 'Lock'",
             )
             assert killed
-            waiting.join(timeout=30)
-            blocker.rollback()
         [lost] = answers
         assert lost.status_code == 503, lost.text
         assert lost.headers["retry-after"] == "1"

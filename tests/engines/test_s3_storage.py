@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import free_port, make_cog, register
 from tests.engines import seaweed as seaweed_engine
+from tests.engines.conftest import database_of
 from tests.engines.seaweed import SeaweedServer
 from tiles.bake import archive_path, bake_scene
 from tiles.catalog import Catalog
@@ -203,10 +204,8 @@ def test_migrate_copies_a_local_data_dir_up_once(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The catalog's database of --backend: SQLite (none given), or PostgreSQL with postgres+s3.
-    database = {k: v for k, v in backend.items() if k == "database_url"}
     monkeypatch.delenv("TUMEN_STORAGE_URL", raising=False)  # the local data dir's, to begin with
-    local = Settings(data_dir=tmp_path / "data", **database)
+    local = Settings(data_dir=tmp_path / "data", **database_of(backend))
     a = register(local, "border-a", "2022-11-04T10:24:00+09:00", seed=1)
     register(local, "border-b", "2022-11-04T13:10:00+09:00", seed=2)
     bake_scene(Catalog(local.database, local.data_dir), a, workers=1)
